@@ -1,0 +1,1 @@
+"""Local-first emulated cloud sandbox."""
