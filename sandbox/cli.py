@@ -1,0 +1,196 @@
+"""The `sandbox` command line: up, down, status, env, logs, doctor."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from sandbox.errors import SandboxError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class SandboxGroup(click.Group):
+    """Turns every SandboxError into one red line and exit code 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SandboxError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            sys.exit(1)
+
+
+def _sandbox():
+    from sandbox.orchestrator import Sandbox
+    from sandbox.settings import settings
+
+    return Sandbox(settings())
+
+
+@click.group(cls=SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Local-first emulated cloud for the ticket-booking system."""
+
+
+@main.command()
+@click.option("--only", metavar="NAMES", help="Comma-separated subset, e.g. kafka,postgres.")
+def up(only):
+    """Start (or heal) the sandbox; healthy components are reused."""
+    sandbox = _sandbox()
+    names = sandbox.names(only)
+    phases = {n: ("queued", time.monotonic()) for n in names}
+    started = time.monotonic()
+
+    def render() -> Table:
+        table = Table(title="sandbox up", title_justify="left")
+        table.add_column("component")
+        table.add_column("phase")
+        table.add_column("time", justify="right")
+        for name, (phase, since) in phases.items():
+            style = {"healthy": "green", "reused": "green", "failed": "red"}.get(phase, "yellow")
+            table.add_row(name, f"[{style}]{phase}[/]", f"{time.monotonic() - since:.1f}s")
+        return table
+
+    def progress(name: str, phase: str) -> None:
+        _, since = phases[name]
+        phases[name] = (phase, since)
+
+    with Live(render(), console=console, refresh_per_second=8, transient=True) as live:
+        import threading
+
+        done = threading.Event()
+
+        def refresh():
+            while not done.wait(0.125):
+                live.update(render())
+
+        ticker = threading.Thread(target=refresh, daemon=True)
+        ticker.start()
+        try:
+            results = sandbox.up(only, progress)
+        finally:
+            done.set()
+            ticker.join()
+    table = Table(title=f"sandbox up: {len(results)} component(s) healthy in {time.monotonic() - started:.1f}s",
+                  title_justify="left")
+    for column in ("component", "action", "time", "endpoint", "health"):
+        table.add_column(column)
+    for result in results:
+        comp = sandbox.component(result.name)
+        table.add_row(result.name, result.action, f"{result.seconds:.1f}s", _endpoint(comp), result.health.detail)
+    console.print(table)
+
+
+def _endpoint(comp) -> str:
+    return ", ".join(f"127.0.0.1:{port}" for port in comp.ports.values())
+
+
+@main.command()
+@click.option("--only", metavar="NAMES", help="Comma-separated subset to stop.")
+@click.option("--wipe", is_flag=True, help="Also delete data, logs and state.")
+def down(only, wipe):
+    """Stop everything the sandbox started (no orphans); --wipe deletes data too."""
+    started = time.monotonic()
+    stopped = _sandbox().down(only, wipe)
+    what = ", ".join(stopped) if stopped else "nothing was running"
+    console.print(f"stopped: {what}{' (data wiped)' if wipe else ''} in {time.monotonic() - started:.1f}s")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json):
+    """State, pid, port, uptime, health and memory per component; exit 1 if something is unhealthy."""
+    rows = _sandbox().status()
+    if as_json:
+        click.echo(json.dumps([
+            {"component": r.name, "state": r.state, "pids": r.pids, "port": r.port, "uptime_s": r.uptime,
+             "healthy": r.healthy, "health": r.health.detail, "rss_bytes": r.rss} for r in rows
+        ], indent=2))
+    else:
+        table = Table(title="sandbox status", title_justify="left")
+        for column in ("component", "state", "pid", "port", "uptime", "health", "rss"):
+            table.add_column(column)
+        for r in rows:
+            color = "green" if r.healthy else ("dim" if r.state == "not started" else "red")
+            table.add_row(r.name, f"[{color}]{r.state}[/]", ",".join(map(str, r.pids)) or "-", str(r.port),
+                          _duration(r.uptime), r.health.detail, f"{r.rss / 2**20:.0f} MiB" if r.rss else "-")
+        console.print(table)
+    started = [r for r in rows if r.state != "not started"]
+    if not started or any(not r.healthy for r in started):
+        sys.exit(1)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["export", "dotenv", "json"]), default="export",
+              show_default=True)
+def env(fmt):
+    """Endpoint env vars with the names the real clouds use: eval "$(sandbox env)"."""
+    values = _sandbox().env()
+    if fmt == "json":
+        click.echo(json.dumps(values, indent=2, sort_keys=True))
+        return
+    prefix = "export " if fmt == "export" else ""
+    for key in sorted(values):
+        click.echo(f"{prefix}{key}={shlex.quote(values[key])}")
+
+
+@main.command()
+@click.argument("component", required=False)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option("-n", "--lines", default=50, show_default=True, help="Lines to show per log file.")
+def logs(component, follow, lines):
+    """Show a component's log file (all components when none is named)."""
+    sandbox = _sandbox()
+    files = []
+    if component == "lambda":
+        files = [sandbox.state.log_file("lambda")]
+    else:
+        names = sandbox.names(component)
+        for name in names:
+            files += sandbox.component(name).log_files()
+    existing = [str(f) for f in files if f.exists()]
+    if not existing:
+        raise SandboxError(f"no logs yet for {component or 'any component'}", "run `sandbox up` first")
+    command = ["tail", "-n", str(lines), *(["-F"] if follow else []), *existing]
+    try:
+        subprocess.run(command, check=False)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+def doctor():
+    """Check prerequisites (java, mvn, postgres, terraform, free ports, disk) and print the fix for each."""
+    from sandbox.doctor import run_checks
+
+    checks = run_checks(_sandbox())
+    table = Table(title="sandbox doctor", title_justify="left")
+    for column in ("check", "result", "detail / fix"):
+        table.add_column(column)
+    for check in checks:
+        mark = "[green]ok[/]" if check.ok else ("[yellow]warn[/]" if check.optional else "[red]missing[/]")
+        table.add_row(check.name, mark, check.detail if check.ok else check.fix)
+    console.print(table)
+    if any(not c.ok and not c.optional for c in checks):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

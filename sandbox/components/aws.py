@@ -1,0 +1,50 @@
+"""AWS APIs (S3, DynamoDB, Lambda, IAM, STS, Logs, Secrets Manager) from one moto server.
+
+The server is started through `sandbox.aws_server`, which adds a Lambda executor that really runs
+function code (moto without Docker only returns a canned answer).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sandbox.components.base import Component, Health, ProcessSpec
+
+TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+class Aws(Component):
+    name = "aws"
+    port_name = "aws"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def processes(self) -> list[ProcessSpec]:
+        command = [sys.executable, "-m", "sandbox.aws_server", "--host", "127.0.0.1", "--port", str(self.port),
+                   "--lambda-log", str(self.state.log_file("lambda")),
+                   "--lambda-work-dir", str(self.data_dir / "lambda")]
+        return [ProcessSpec("moto", command, env={**self.env(), "MOTO_PORT": str(self.port)})]
+
+    def health(self) -> Health:
+        import boto3
+
+        sts = boto3.client("sts", endpoint_url=self.endpoint, region_name=self.settings.region, **_boto_creds())
+        account = sts.get_caller_identity()["Account"]
+        return Health(True, f"sts ok, account {account}")
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": self.settings.region,
+            "AWS_REGION": self.settings.region,
+            **TEST_CREDENTIALS,
+        }
+
+    def log_files(self):
+        return [self.log_file, self.state.log_file("lambda")]
+
+
+def _boto_creds() -> dict[str, str]:
+    return {"aws_access_key_id": "test", "aws_secret_access_key": "test"}

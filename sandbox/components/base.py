@@ -1,0 +1,129 @@
+"""The component interface every emulated piece implements, whatever its runtime.
+
+A component declares its processes; the orchestrator spawns the missing ones, records them, waits
+for `health()` through the component's real client, then runs `after_start()` once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.errors import SandboxError
+from sandbox.settings import Settings
+from sandbox.state import StateDir
+
+
+@dataclass
+class ProcessSpec:
+    role: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    user: str | None = None
+
+
+@dataclass
+class Health:
+    ok: bool
+    detail: str = ""
+
+
+class Component(ABC):
+    """Start, health, endpoint env, logs, stop: the same for every runtime."""
+
+    name: str = ""
+    stop_signal: int = signal.SIGTERM
+    port_name: str = ""  # key in Settings.ports of the main (advertised) port
+    extra_port_names: tuple[str, ...] = ()
+
+    def __init__(self, settings: Settings, state: StateDir):
+        self.settings = settings
+        self.state = state
+
+    @property
+    def port(self) -> int:
+        return getattr(self.settings.ports, self.port_name)
+
+    @property
+    def ports(self) -> dict[str, int]:
+        names = (self.port_name, *self.extra_port_names)
+        return {n: getattr(self.settings.ports, n) for n in names}
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state.data_dir(self.name)
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.state.conf_dir(self.name)
+
+    @property
+    def log_file(self) -> Path:
+        return self.state.log_file(self.name)
+
+    def check_prerequisites(self) -> None:
+        """Raise SandboxError naming the fix if something this component needs is missing."""
+
+    def install(self) -> None:
+        """Fetch what the component runs from a package registry into the cache (idempotent)."""
+
+    def prepare(self) -> None:
+        """Create config and data directories before the processes start (idempotent)."""
+
+    @abstractmethod
+    def processes(self) -> list[ProcessSpec]:
+        """The processes that make up the running component."""
+
+    @abstractmethod
+    def health(self) -> Health:
+        """Check through the real client the services use."""
+
+    def after_start(self) -> None:
+        """One-time set-up once healthy (topics, databases...); must be idempotent."""
+
+    @abstractmethod
+    def env(self) -> dict[str, str]:
+        """Endpoint env vars with the names the real clouds use."""
+
+    def log_files(self) -> list[Path]:
+        return [self.log_file]
+
+
+def require_binary(name: str, fix: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise SandboxError(f"`{name}` not found on PATH", fix)
+    return path
+
+
+class ProcessExited(Exception):
+    """A component's process died while we waited for it: waiting longer cannot help."""
+
+
+def wait_for(check, timeout: float, interval: float = 0.2) -> Health:
+    """Poll `check()` until it reports ok or the timeout passes; return the last result."""
+    deadline = time.monotonic() + timeout
+    last = Health(False, "not checked yet")
+    while True:
+        try:
+            last = check()
+        except ProcessExited as exc:
+            return Health(False, str(exc))
+        except Exception as exc:  # a client error while starting is just "not yet"
+            last = Health(False, f"{type(exc).__name__}: {exc}")
+        if last.ok or time.monotonic() >= deadline:
+            return last
+        time.sleep(interval)
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        content = path.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return "(no log yet)"
+    return "\n".join(content[-lines:])

@@ -1,0 +1,149 @@
+"""Apache Kafka in KRaft mode (one node: broker + controller), a JVM run from Maven jars."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from sandbox.components.base import Component, Health, ProcessSpec, require_binary
+from sandbox.maven import resolve_jars
+
+HEALTH_TOPIC = "sandbox-health"
+
+LOG4J = """\
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.org.apache.kafka=WARN
+log4j.logger.kafka.log=WARN
+log4j.logger.state.change.logger=WARN
+"""
+
+
+class Kafka(Component):
+    name = "kafka"
+    port_name = "kafka"
+    extra_port_names = ("kafka_controller",)
+
+    def check_prerequisites(self) -> None:
+        require_binary("java", "apt-get install -y openjdk-17-jre-headless")
+
+    def install(self) -> None:
+        resolve_jars("kafka", self.settings.cache_dir)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def prepare(self) -> None:
+        import subprocess
+
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ports = self.settings.ports
+        (self.conf_dir / "server.properties").write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{ports.kafka_controller}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{ports.kafka},CONTROLLER://127.0.0.1:{ports.kafka_controller}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{ports.kafka}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"log.dirs={self.data_dir}",
+                    f"num.partitions={self.settings.kafka.partitions}",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=10",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "transaction.state.log.num.partitions=10",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=false",
+                    "",
+                ]
+            )
+        )
+        (self.conf_dir / "log4j.properties").write_text(LOG4J)
+        if not (self.data_dir / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            subprocess.run(
+                [*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                 "-c", str(self.conf_dir / "server.properties")],
+                check=True, capture_output=True,
+            )
+
+    def _java(self) -> list[str]:
+        jar_dir = resolve_jars("kafka", self.settings.cache_dir)
+        return [
+            "java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+            f"-Dlog4j.configuration=file:{self.conf_dir / 'log4j.properties'}",
+            "-cp", f"{jar_dir}/*",
+        ]
+
+    def processes(self) -> list[ProcessSpec]:
+        heap = self.settings.kafka.heap
+        java = self._java()
+        command = [java[0], f"-Xms{heap}", f"-Xmx{heap}", *java[1:], "kafka.Kafka",
+                   str(self.conf_dir / "server.properties")]
+        return [ProcessSpec("broker", command)]
+
+    def health(self) -> Health:
+        from confluent_kafka import Consumer, Producer, TopicPartition
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(_client_config(self.bootstrap))
+        metadata = admin.list_topics(timeout=2)
+        if not metadata.brokers:
+            return Health(False, "no broker in metadata")
+        if HEALTH_TOPIC not in metadata.topics:
+            self._create_topics(admin, [HEALTH_TOPIC], partitions=1)
+        token = uuid.uuid4().hex.encode()
+        producer = Producer({**_client_config(self.bootstrap), "acks": "all", "linger.ms": 0})
+        delivered = []
+        producer.produce(HEALTH_TOPIC, token, on_delivery=lambda err, msg: delivered.append((err, msg)))
+        producer.flush(5)
+        if not delivered or delivered[0][0] is not None:
+            return Health(False, f"produce failed: {delivered[0][0] if delivered else 'timeout'}")
+        offset = delivered[0][1].offset()
+        consumer = Consumer({**_client_config(self.bootstrap), "group.id": "sandbox-health",
+                             "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        try:
+            consumer.assign([TopicPartition(HEALTH_TOPIC, 0, offset)])
+            msg = consumer.poll(5)
+            if msg is None or msg.error() or msg.value() != token:
+                return Health(False, "round trip did not read back the message")
+        finally:
+            consumer.close()
+        return Health(True, f"{len(metadata.topics)} topics, round trip ok")
+
+    def after_start(self) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient(_client_config(self.bootstrap))
+        existing = admin.list_topics(timeout=5).topics
+        missing = [t for t in self.settings.kafka.topics if t not in existing]
+        if missing:
+            self._create_topics(admin, missing, self.settings.kafka.partitions)
+
+    @staticmethod
+    def _create_topics(admin, names: list[str], partitions: int) -> None:
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import NewTopic
+
+        futures = admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names])
+        for topic, future in futures.items():
+            try:
+                future.result(10)
+            except KafkaException as exc:
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise
+
+    def env(self) -> dict[str, str]:
+        return {"KAFKA_BROKERS": self.bootstrap}
+
+
+def _client_config(bootstrap: str) -> dict:
+    # log_level 0: connection-refused chatter while the broker starts is expected, not news
+    return {"bootstrap.servers": bootstrap, "log_level": 0, "socket.connection.setup.timeout.ms": 2000}

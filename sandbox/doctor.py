@@ -1,0 +1,57 @@
+"""Prerequisite checks for `sandbox doctor`: each failed check carries the command that fixes it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from sandbox import process
+from sandbox.errors import SandboxError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    optional: bool = False
+
+
+def _binary(name: str, fix: str, version_args: list[str], optional: bool = False) -> Check:
+    path = shutil.which(name)
+    if not path:
+        return Check(name, False, "", fix, optional)
+    result = subprocess.run([path, *version_args], capture_output=True, text=True)
+    first = (result.stdout or result.stderr).strip().splitlines()[:1]
+    return Check(name, True, f"{path}: {first[0] if first else 'present'}")
+
+
+def run_checks(sandbox) -> list[Check]:
+    checks = [
+        _binary("java", "apt-get install -y openjdk-17-jre-headless", ["-version"]),
+        _binary("mvn", "apt-get install -y maven", ["-B", "-v"]),
+        _binary("terraform", "install terraform or build OpenTofu: go install github.com/opentofu/opentofu/cmd/tofu@latest",
+                ["version"], optional=True),
+    ]
+    try:
+        pg = sandbox.component("postgres")
+        checks.append(Check("postgres", True, str(pg.bin_dir)))
+    except SandboxError as exc:
+        checks.append(Check("postgres", False, "", exc.fix or str(exc)))
+    records = {n: sandbox.state.load(n) for n in sandbox.names()}
+    for name in sandbox.names():
+        comp = sandbox.component(name)
+        for port_name, port in comp.ports.items():
+            ours = records[name] is not None
+            busy = process.port_in_use(port)
+            label = f"port {port} ({port_name})"
+            if busy and not ours:
+                checks.append(Check(label, False, "", f"in use: free it or change {sandbox.settings.port_setting(port_name)}"))
+            else:
+                checks.append(Check(label, True, "used by the sandbox" if busy else "free"))
+    usage = shutil.disk_usage(sandbox.state.root.parent)
+    free_gib = usage.free / 2**30
+    checks.append(Check("disk", free_gib >= 3, f"{free_gib:.1f} GiB free", "free at least 3 GiB for jars and data"))
+    return checks

@@ -1,0 +1,75 @@
+"""Background health monitor: re-checks every running component through its real client every
+few seconds and keeps the results in `<state>/state/health.json`.
+
+Warm `sandbox up` and `sandbox status` read these results instead of importing five cloud SDKs,
+which is what keeps them well under a second. The monitor never restarts anything: a dead
+component stays visible as dead until `sandbox up` heals it. It exits when nothing is running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sandbox import process
+
+INTERVAL = 2.0
+FRESH_FOR = 10.0  # seconds a result counts as current
+NAME = "monitor"
+
+
+def health_file(state):
+    return state.records_dir / "health.json"
+
+
+def read_cached(state, name: str, not_before: float):
+    """The monitor's last result for `name` if it is recent and newer than `not_before`."""
+    try:
+        entry = json.loads(health_file(state).read_text())[name]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return None
+    checked = entry["checked_at"]
+    if checked < not_before or time.time() - checked > FRESH_FOR:
+        return None
+    from sandbox.components.base import Health
+
+    return Health(entry["ok"], entry["detail"])
+
+
+def _check(sandbox, name: str) -> dict:
+    record = sandbox.state.load(name)
+    if not record:
+        return None
+    alive = [p for p in record.processes if process.is_running(p)]
+    if len(alive) != len(record.processes):
+        return {"ok": False, "detail": "process exited", "checked_at": time.time()}
+    started = time.time()
+    try:
+        health = sandbox.component(name).health()
+        ok, detail = health.ok, health.detail
+    except Exception as exc:
+        ok, detail = False, f"{type(exc).__name__}: {exc}"[:200]
+    return {"ok": ok, "detail": detail, "checked_at": started}
+
+
+def run() -> None:
+    from sandbox.orchestrator import Sandbox
+
+    sandbox = Sandbox()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        while True:
+            names = [n for n in sandbox.names() if sandbox.state.load(n)]
+            if not names:
+                return
+            results = dict(zip(names, pool.map(lambda n: _check(sandbox, n), names)))
+            target = health_file(sandbox.state)
+            tmp = target.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps({k: v for k, v in results.items() if v}))
+            os.replace(tmp, target)
+            time.sleep(INTERVAL)
+
+
+if __name__ == "__main__":
+    run()

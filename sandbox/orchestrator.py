@@ -1,0 +1,236 @@
+"""Up, down, status and env for a set of components: the harness's engine, UI-free.
+
+`up` is idempotent: live, healthy components are reused; dead processes are restarted; nothing is
+spawned until every selected component passed its prerequisite and port checks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import sys
+
+from sandbox import components, monitor, process
+from sandbox.components.base import Component, Health, ProcessExited, tail, wait_for
+from sandbox.errors import SandboxError
+from sandbox.settings import Settings, settings as default_settings
+from sandbox.state import ComponentRecord, StateDir
+
+Progress = Callable[[str, str], None]  # (component, phase)
+
+
+@dataclass
+class UpResult:
+    name: str
+    action: str  # "started", "reused", "restarted"
+    seconds: float
+    health: Health
+
+
+@dataclass
+class Status:
+    name: str
+    state: str  # running, degraded, stopped, not started
+    pids: list[int]
+    port: int
+    uptime: float | None
+    health: Health
+    rss: int
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "running" and self.health.ok
+
+
+class Sandbox:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or default_settings()
+        self.state = StateDir(self.settings.state_dir)
+        self.owner = str(self.state.root.resolve())
+
+    def component(self, name: str) -> Component:
+        return components.load(name, self.settings.runtime)(self.settings, self.state)
+
+    def names(self, only: str | None = None) -> list[str]:
+        return components.select(only, self.settings.runtime)
+
+    # ---------------------------------------------------------------- up
+    def up(self, only: str | None = None, progress: Progress = lambda name, phase: None) -> list[UpResult]:
+        chosen = [self.component(n) for n in self.names(only)]
+        with self.state.lock():
+            for comp in chosen:
+                comp.check_prerequisites()
+            self._check_ports(chosen)
+            with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+                futures = {c.name: pool.submit(self._up_one, c, progress) for c in chosen}
+                results, errors = [], []
+                for name, future in futures.items():
+                    try:
+                        results.append(future.result())
+                    except SandboxError as exc:
+                        errors.append(str(exc))
+            if results:
+                self._ensure_monitor()
+            if errors:
+                raise SandboxError("; ".join(errors))
+        return results
+
+    def _ensure_monitor(self) -> None:
+        record = self.state.load(monitor.NAME)
+        if record and all(process.is_running(p) for p in record.processes):
+            return
+        proc = process.spawn(monitor.NAME, [sys.executable, "-m", "sandbox.monitor"],
+                             self.state.log_file(monitor.NAME), self.owner, monitor.NAME)
+        self.state.save(ComponentRecord(monitor.NAME, 0, time.time(), [proc]))
+
+    def _check_ports(self, chosen: list[Component]) -> None:
+        """Fail before starting anything if a port is held by something that is not ours."""
+        for comp in chosen:
+            if self._live_record(comp):
+                continue
+            orphans = process.owned_processes(self.owner, comp.name)
+            if orphans:  # our own processes whose record was lost (CLI killed mid-spawn)
+                process.kill_processes(orphans)
+            for port_name, port in comp.ports.items():
+                if process.port_in_use(port):
+                    raise SandboxError(
+                        f"port {port} for {comp.name} is already in use",
+                        f"stop what listens there or change {self.settings.port_setting(port_name)}",
+                    )
+
+    def _live_record(self, comp: Component) -> ComponentRecord | None:
+        record = self.state.load(comp.name)
+        if record and any(process.is_running(p) for p in record.processes):
+            return record
+        return None
+
+    def _up_one(self, comp: Component, progress: Progress) -> UpResult:
+        started = time.monotonic()
+        record = self.state.load(comp.name)
+        had_record = record is not None
+        if record:
+            progress(comp.name, "checking")
+            alive = [p for p in record.processes if process.is_running(p)]
+            expected = {s.role for s in comp.processes()} if alive else set()
+            if alive and {p.role for p in alive} == expected:
+                health = self._health(comp, record)
+                if not health.ok:  # maybe still starting after a killed `up`
+                    health = wait_for(comp.health, timeout=min(20.0, self.settings.start_timeout))
+                if health.ok:
+                    progress(comp.name, "reused")
+                    return UpResult(comp.name, "reused", time.monotonic() - started, health)
+                self._stop_record(comp, record)
+                record = None
+            else:
+                record.processes = alive
+                if not alive:
+                    record.started_at = time.time()
+        progress(comp.name, "installing")
+        comp.install()
+        progress(comp.name, "preparing")
+        comp.prepare()
+        specs = comp.processes()
+        if record is None:
+            record = ComponentRecord(comp.name, comp.port, time.time(), [])
+        running_roles = {p.role for p in record.processes}
+        progress(comp.name, "starting")
+        for spec in specs:
+            if spec.role in running_roles:
+                continue
+            proc = process.spawn(spec.role, spec.command, comp.log_file, self.owner, comp.name,
+                                 env=spec.env, cwd=spec.cwd, user=spec.user)
+            record.processes.append(proc)
+            self.state.save(record)
+        progress(comp.name, "waiting for health")
+        health = wait_for(lambda: self._health_if_running(comp, record), timeout=self.settings.start_timeout)
+        if not health.ok:
+            self._stop_record(comp, record)
+            raise SandboxError(
+                f"{comp.name} did not become healthy in {self.settings.start_timeout:.0f}s: {health.detail}\n"
+                f"--- last lines of {comp.log_file} ---\n{tail(comp.log_file)}",
+                f"see `sandbox logs {comp.name}`",
+            )
+        progress(comp.name, "configuring")
+        comp.after_start()
+        progress(comp.name, "healthy")
+        return UpResult(comp.name, "restarted" if had_record else "started", time.monotonic() - started, health)
+
+    @staticmethod
+    def _health_if_running(comp: Component, record: ComponentRecord) -> Health:
+        dead = [p.role for p in record.processes if not process.is_running(p)]
+        if dead:
+            raise ProcessExited(f"{', '.join(dead)} exited")
+        return comp.health()
+
+    # ---------------------------------------------------------------- down
+    def down(self, only: str | None = None, wipe: bool = False) -> list[str]:
+        chosen = [self.component(n) for n in self.names(only)]
+        with self.state.lock():
+            stopped = []
+            with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+                for comp, was_running in zip(chosen, pool.map(self._down_one, chosen)):
+                    if was_running:
+                        stopped.append(comp.name)
+            if not only:
+                process.kill_processes(process.owned_processes(self.owner))
+                self.state.remove(monitor.NAME)
+                if wipe:
+                    self.state.wipe()
+        return stopped
+
+    def _down_one(self, comp: Component) -> bool:
+        record = self.state.load(comp.name)
+        was_running = bool(record and any(process.is_running(p) for p in record.processes))
+        if record:
+            self._stop_record(comp, record)
+        process.kill_processes(process.owned_processes(self.owner, comp.name))
+        return was_running
+
+    def _stop_record(self, comp: Component, record: ComponentRecord) -> None:
+        for proc in reversed(record.processes):
+            if process.is_running(proc):
+                process.stop_group(proc.pid, sig=comp.stop_signal)
+        self.state.remove(comp.name)
+
+    # ---------------------------------------------------------------- status / env
+    def status(self) -> list[Status]:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(self._status_one, [self.component(n) for n in self.names()]))
+
+    def _status_one(self, comp: Component) -> Status:
+        record = self.state.load(comp.name)
+        if not record:
+            return Status(comp.name, "not started", [], comp.port, None, Health(False, "not started"), 0)
+        alive = [p for p in record.processes if process.is_running(p)]
+        pids = [p.pid for p in record.processes]
+        if not alive:
+            return Status(comp.name, "stopped", pids, comp.port, None, Health(False, "process exited"), 0)
+        dead = [p.role for p in record.processes if p not in alive]
+        health = self._health(comp, record)
+        if dead:
+            health = Health(False, f"{', '.join(dead)} exited; {health.detail}")
+        return Status(
+            comp.name, "degraded" if dead else "running", pids, comp.port,
+            time.time() - record.started_at, health, sum(process.group_rss(p.pid) for p in alive),
+        )
+
+    def _health(self, comp: Component, record: ComponentRecord) -> Health:
+        """The monitor's recent real-client result when there is one, else a check right now."""
+        newest_start = max(p.create_time for p in record.processes)
+        return monitor.read_cached(self.state, comp.name, newest_start) or _quick_health(comp)
+
+    def env(self) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for name in self.names():
+            merged.update(self.component(name).env())
+        return merged
+
+
+def _quick_health(comp: Component) -> Health:
+    try:
+        return comp.health()
+    except Exception as exc:
+        return Health(False, f"{type(exc).__name__}: {exc}"[:200])

@@ -1,0 +1,168 @@
+"""Spawning and stopping supervised processes, each in its own process group.
+
+Every spawned process carries SANDBOX_OWNER=<state dir> in its environment, so processes whose
+record was lost (CLI killed between spawn and save) are still found and stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import psutil
+
+from sandbox.state import ProcessRecord
+
+OWNER_ENV = "SANDBOX_OWNER"
+COMPONENT_ENV = "SANDBOX_COMPONENT"
+
+
+def spawn(
+    role: str,
+    command: list[str],
+    log_file: Path,
+    owner: str,
+    component: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
+) -> ProcessRecord:
+    """Start `command` detached in a new session, stdout+stderr appended to `log_file`."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, **(env or {}), OWNER_ENV: owner, COMPONENT_ENV: component}
+    with open(log_file, "ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {role}: {' '.join(command)}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+            user=user,
+            group=user and _primary_group(user),
+        )
+    return ProcessRecord(role=role, pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), command=command)
+
+
+def _primary_group(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
+
+
+def is_running(record: ProcessRecord) -> bool:
+    """True if the recorded process still exists (same pid *and* start time) and is not a zombie."""
+    try:
+        proc = psutil.Process(record.pid)
+        return abs(proc.create_time() - record.create_time) < 1.0 and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if os.getpgid(proc.pid) == pgid:
+                members.append(proc)
+        except (ProcessLookupError, psutil.Error, OSError):
+            continue
+    return members
+
+
+def owned_processes(owner: str, component: str | None = None) -> list[psutil.Process]:
+    """Every live process spawned for this state dir (and component), found by its environment marker."""
+    found = []
+    me = os.getpid()
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid == me:
+            continue
+        try:
+            environ = proc.environ()
+            if environ.get(OWNER_ENV) == owner and component in (None, environ.get(COMPONENT_ENV)):
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def stop_group(pgid: int, timeout: float = 4.0, sig: int = signal.SIGTERM) -> None:
+    """Signal the whole process group, then SIGKILL whatever is left after `timeout`."""
+    _signal_group(pgid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return
+        time.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
+    _reap(pgid)
+
+
+def kill_processes(processes: Iterable[psutil.Process], timeout: float = 3.0) -> None:
+    processes = list(processes)
+    for proc in processes:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(processes, timeout=timeout)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=timeout)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    return any(p.status() != psutil.STATUS_ZOMBIE for p in group_members(pgid) if _exists(p))
+
+
+def _exists(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running()
+    except psutil.Error:
+        return False
+
+
+def _reap(pgid: int) -> None:
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and _group_alive(pgid):
+        time.sleep(0.05)
+
+
+def group_rss(pid: int) -> int:
+    """Resident memory in bytes of the process group led by `pid` (the process and its children)."""
+    total = 0
+    for proc in group_members(pid):
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False

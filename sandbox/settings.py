@@ -1,0 +1,103 @@
+"""Settings: one source for ports and credentials, `sandbox.toml` overridden by SANDBOX_* env vars."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from sandbox.errors import SandboxError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SETTINGS_FILE_ENV = "SANDBOX_SETTINGS_FILE"
+
+
+class Ports(BaseModel):
+    aws: int = 4566
+    kafka: int = 19092
+    kafka_controller: int = 19093
+    postgres: int = 15432
+    gcs: int = 9023
+    flink_rest: int = 8081
+    flink_rpc: int = 16123
+
+    @field_validator("*")
+    @classmethod
+    def _valid_port(cls, value: int) -> int:
+        if not 1024 <= value <= 65535:
+            raise ValueError("must be between 1024 and 65535")
+        return value
+
+
+class PostgresSettings(BaseModel):
+    database: str = "tickets"
+    user: str = "tickets"
+    password: str = "tickets"
+    os_user: str = "sandbox-pg"
+    bin_dir: str | None = None
+
+
+class KafkaSettings(BaseModel):
+    heap: str = "512m"
+    partitions: int = Field(3, ge=1, le=64)
+    topics: list[str] = ["ticket-bookings", "analytics-results", "booking-status", "ticket-bookings-dlq"]
+
+
+class FlinkSettings(BaseModel):
+    jobmanager_memory: str = "768m"
+    taskmanager_memory: str = "1024m"
+    task_slots: int = Field(2, ge=1, le=16)
+
+
+class GcsSettings(BaseModel):
+    project: str = "ticketing-sandbox"
+    default_bucket: str = "ticketing-sandbox-dataproc"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about the sandbox. Paths default to folders of this project."""
+
+    model_config = SettingsConfigDict(env_prefix="SANDBOX_", env_nested_delimiter="__", extra="forbid")
+
+    runtime: str = "native"
+    region: str = "us-east-1"
+    start_timeout: float = Field(90, gt=0)
+    state_dir: Path = PROJECT_ROOT / ".sandbox"
+    cache_dir: Path = PROJECT_ROOT / ".cache"
+    ports: Ports = Ports()
+    postgres: PostgresSettings = PostgresSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    flink: FlinkSettings = FlinkSettings()
+    gcs: GcsSettings = GcsSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(SETTINGS_FILE_ENV, PROJECT_ROOT / "sandbox.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    def port_setting(self, port_name: str) -> str:
+        """How a user changes a port: the toml key and the env var."""
+        return f"ports.{port_name} in sandbox.toml or SANDBOX_PORTS__{port_name.upper()}"
+
+
+def load_settings(**overrides) -> Settings:
+    """Load and validate settings; a bad value becomes one line naming the key."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise SandboxError(
+            f"bad setting {key}: {first['msg']}",
+            f"correct {key} in sandbox.toml or SANDBOX_{key.upper().replace('.', '__')}",
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()
