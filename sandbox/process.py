@@ -45,16 +45,18 @@ def spawn(
             env=full_env,
             cwd=cwd,
             start_new_session=True,
-            user=user,
-            group=user and _primary_group(user),
+            **as_user(user),
         )
     return ProcessRecord(role=role, pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), command=command)
 
 
-def _primary_group(user: str) -> int:
+def as_user(user: str | None) -> dict:
+    """subprocess arguments that drop to `user` completely: uid, gid and no inherited root groups."""
+    if not user:
+        return {}
     import pwd
 
-    return pwd.getpwnam(user).pw_gid
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
 
 
 def is_running(record: ProcessRecord) -> bool:
@@ -106,19 +108,28 @@ def stop_group(pgid: int, timeout: float = 4.0, sig: int = signal.SIGTERM) -> No
 
 
 def kill_processes(processes: Iterable[psutil.Process], timeout: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL after `timeout`. Zombies count as gone: they are not ours to reap."""
     processes = list(processes)
     for proc in processes:
         try:
             proc.terminate()
         except psutil.Error:
             pass
-    _, alive = psutil.wait_procs(processes, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while (alive := [p for p in processes if _alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
     for proc in alive:
         try:
             proc.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(alive, timeout=timeout)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -129,14 +140,7 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
-    return any(p.status() != psutil.STATUS_ZOMBIE for p in group_members(pgid) if _exists(p))
-
-
-def _exists(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running()
-    except psutil.Error:
-        return False
+    return any(_alive(p) for p in group_members(pgid))
 
 
 def _reap(pgid: int) -> None:

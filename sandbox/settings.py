@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from sandbox.errors import SandboxError
@@ -15,7 +15,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_FILE_ENV = "SANDBOX_SETTINGS_FILE"
 
 
-class Ports(BaseModel):
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
+
+
+class Ports(Section):
     aws: int = 4566
     kafka: int = 19092
     kafka_controller: int = 19093
@@ -32,7 +36,7 @@ class Ports(BaseModel):
         return value
 
 
-class PostgresSettings(BaseModel):
+class PostgresSettings(Section):
     database: str = "tickets"
     user: str = "tickets"
     password: str = "tickets"
@@ -40,19 +44,19 @@ class PostgresSettings(BaseModel):
     bin_dir: str | None = None
 
 
-class KafkaSettings(BaseModel):
+class KafkaSettings(Section):
     heap: str = "512m"
     partitions: int = Field(3, ge=1, le=64)
     topics: list[str] = ["ticket-bookings", "analytics-results", "booking-status", "ticket-bookings-dlq"]
 
 
-class FlinkSettings(BaseModel):
+class FlinkSettings(Section):
     jobmanager_memory: str = "768m"
     taskmanager_memory: str = "1024m"
     task_slots: int = Field(2, ge=1, le=16)
 
 
-class GcsSettings(BaseModel):
+class GcsSettings(Section):
     project: str = "ticketing-sandbox"
     default_bucket: str = "ticketing-sandbox-dataproc"
 

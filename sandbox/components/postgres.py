@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sandbox.components.base import Component, Health, ProcessSpec
 from sandbox.errors import SandboxError
+from sandbox.process import as_user
 
 SUPERUSER = "postgres"
 
@@ -52,6 +53,8 @@ class Postgres(Component):
 
     def prepare(self) -> None:
         data = self.data_dir
+        if self.os_user:
+            _check_traversable(data.parent, self.os_user)
         if (data / "PG_VERSION").exists():
             return
         data.mkdir(parents=True, exist_ok=True)
@@ -66,7 +69,7 @@ class Postgres(Component):
         result = subprocess.run(
             [str(self.bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile),
              "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"],
-            capture_output=True, text=True, user=self.os_user,
+            capture_output=True, text=True, **as_user(self.os_user),
         )
         pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
@@ -129,3 +132,15 @@ class Postgres(Component):
             "DB_PASSWORD": pg.password,
             "DATABASE_URL": f"postgresql://{pg.user}:{pg.password}@127.0.0.1:{self.port}/{pg.database}",
         }
+
+
+def _check_traversable(folder: Path, user: str) -> None:
+    """The postgres OS user must be able to reach the data dir through every parent folder."""
+    uid = pwd.getpwnam(user).pw_uid
+    for parent in [folder, *folder.parents]:
+        stat = parent.stat()
+        if stat.st_uid != uid and not stat.st_mode & 0o001:
+            raise SandboxError(
+                f"postgres runs as OS user {user!r}, which cannot enter {parent}",
+                f"chmod o+x {parent}, or set state_dir (SANDBOX_STATE_DIR) to a folder it can reach",
+            )

@@ -1,0 +1,47 @@
+# Quick start: `make sandbox` starts everything, `make test` runs the tests. `make help` lists all.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.DEFAULT_GOAL := help
+
+help: ## List the make targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+system-deps: ## Install Java, Maven and PostgreSQL from Debian's packages if missing
+	@scripts/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || scripts/install-system-deps.sh
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/pip install -q uv
+	$(BIN)/uv pip install -q --compile-bytecode -p $(BIN)/python -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: system-deps $(STAMP) ## Create/update the virtualenv at .venv
+
+sandbox: venv ## Start (or heal) the whole sandbox
+	$(BIN)/sandbox up
+
+down: venv ## Stop the sandbox (no orphan processes)
+	$(BIN)/sandbox down
+
+status: venv ## Show each component's state, health and memory
+	$(BIN)/sandbox status
+
+doctor: venv ## Check prerequisites and print fixes
+	$(BIN)/sandbox doctor
+
+test: venv ## Run all tests (unit, then integration against a real sandbox)
+	$(BIN)/python -m pytest -n 2 tests/unit
+	$(BIN)/python -m pytest tests/integration
+
+bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
+	$(BIN)/python bench/bench_sandbox.py --output reports/bench.json
+
+clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
+	-$(BIN)/sandbox down --wipe
+
+.PHONY: help system-deps venv sandbox down status doctor test bench clean

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the native sandbox runs on from Debian's packages, only when it is missing:
+# Java 17 (Kafka, Flink), Maven (fetches the jars from Maven Central), PostgreSQL server.
+set -euo pipefail
+
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+command -v python3.11 >/dev/null || missing+=(python3.11 python3.11-venv)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "error: missing ${missing[*]} (fix: sudo apt-get install -y ${missing[*]})" >&2
+  exit 1
+fi
+echo "installing ${missing[*]} from Debian's packages"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
