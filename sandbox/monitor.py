@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sandbox import process
 
 INTERVAL = 2.0
-FRESH_FOR = 10.0  # seconds a result counts as current
+FRESH_FOR = 15.0  # seconds a result counts as current
 NAME = "monitor"
 
 
