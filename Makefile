@@ -16,7 +16,7 @@ system-deps: ## Install Java, Maven and PostgreSQL from Debian's packages if mis
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || scripts/install-system-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/pip install -q uv
+	@test -x $(BIN)/uv || { $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null; $(BIN)/python -m pip install -q uv; }
 	$(BIN)/uv pip install -q --compile-bytecode -p $(BIN)/python -e '.[test]'
 	@rm -f $(VENV)/.installed-* && touch $@
 

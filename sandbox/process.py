@@ -20,6 +20,10 @@ from sandbox.state import ProcessRecord
 OWNER_ENV = "SANDBOX_OWNER"
 COMPONENT_ENV = "SANDBOX_COMPONENT"
 
+# Spawned processes outlive the CLI on purpose. Their Popen handles are kept referenced so Python
+# neither warns about them being "still running" nor tries to reap them when a handle is collected.
+_detached: list[subprocess.Popen] = []
+
 
 def spawn(
     role: str,
@@ -47,6 +51,7 @@ def spawn(
             start_new_session=True,
             **as_user(user),
         )
+    _detached.append(proc)
     return ProcessRecord(role=role, pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), command=command)
 
 

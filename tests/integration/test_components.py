@@ -140,6 +140,7 @@ def test_postgres_app_database_and_unprivileged_server(sandbox_env):
         assert conn.execute(sqlalchemy.text("SELECT current_user, current_database()")).one() == (
             sandbox_env["DB_USER"], sandbox_env["DB_NAME"])
         conn.execute(sqlalchemy.text("CREATE TEMP TABLE t (x int)"))
+    engine.dispose()
     server = [p for p in psutil.process_iter(["cmdline", "username"])
               if p.info["cmdline"] and p.info["cmdline"][0].endswith("/postgres")
               and f"port={sandbox_env['DB_PORT']}" in p.info["cmdline"]]

@@ -21,14 +21,17 @@ def private(tmp_path):
     for parent in tmp_path.parents:
         if str(parent).startswith("/tmp/") and parent.stat().st_uid == os.geteuid():
             parent.chmod(parent.stat().st_mode | 0o001)
-    env = {
-        "SANDBOX_STATE_DIR": str(tmp_path / "state"),
-        "SANDBOX_PORTS__AWS": "24566",
-        "SANDBOX_PORTS__POSTGRES": "25433",
-        "SANDBOX_PORTS__GCS": "29023",
-    }
+    env = {"SANDBOX_STATE_DIR": str(tmp_path / "state")}
+    for name in ("AWS", "POSTGRES", "GCS"):
+        env[f"SANDBOX_PORTS__{name}"] = str(_free_port())
     yield env, str((tmp_path / "state").resolve())
     sandbox_cli("down", env=env, check=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_kill_9_of_up_does_not_confuse_the_next_up_and_down_leaves_nothing(private):
@@ -59,13 +62,15 @@ def test_kill_9_of_up_does_not_confuse_the_next_up_and_down_leaves_nothing(priva
 def test_occupied_port_is_one_line_naming_component_port_and_setting(private):
     env, owner = private
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 25433))
+        sock.bind(("127.0.0.1", 0))
         sock.listen()
-        result = sandbox_cli("up", "--only", "aws,postgres", env=env, check=False)
+        port = sock.getsockname()[1]
+        result = sandbox_cli("up", "--only", "aws,postgres", env={**env, "SANDBOX_PORTS__POSTGRES": str(port)},
+                             check=False)
     assert result.returncode == 1
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1, message
-    assert "25433" in message and "postgres" in message and "SANDBOX_PORTS__POSTGRES" in message
+    assert str(port) in message and "postgres" in message and "SANDBOX_PORTS__POSTGRES" in message
     assert process.owned_processes(owner) == [], "nothing may be left half-started"
 
 
