@@ -114,19 +114,19 @@ def status(as_json):
     if as_json:
         click.echo(json.dumps([
             {"component": r.name, "state": r.state, "pids": r.pids, "port": r.port, "uptime_s": r.uptime,
-             "healthy": r.healthy, "health": r.health.detail, "rss_bytes": r.rss} for r in rows
+             "healthy": r.healthy, "health": r.health.detail, "rss_bytes": r.rss, "kind": r.kind} for r in rows
         ], indent=2))
     else:
         table = Table(title="sandbox status", title_justify="left")
         for column in ("component", "state", "pid", "port", "uptime", "health", "rss"):
             table.add_column(column)
         for r in rows:
-            color = "green" if r.healthy else ("dim" if r.state == "not started" else "red")
+            color = "green" if r.healthy else ("red" if r.counts else "dim")
             table.add_row(r.name, f"[{color}]{r.state}[/]", ",".join(map(str, r.pids)) or "-", str(r.port),
                           _duration(r.uptime), r.health.detail, f"{r.rss / 2**20:.0f} MiB" if r.rss else "-")
         console.print(table)
-    started = [r for r in rows if r.state != "not started"]
-    if not started or any(not r.healthy for r in started):
+    counted = [r for r in rows if r.counts]
+    if not counted or any(not r.healthy for r in counted):
         sys.exit(1)
 
 
@@ -173,6 +173,48 @@ def logs(component, follow, lines):
         subprocess.run(command, check=False)
     except KeyboardInterrupt:
         pass
+
+
+@main.group()
+def flink():
+    """The analytics job on the sandbox's Flink cluster: submit, list, cancel."""
+
+
+def _analytics():
+    return _sandbox().component("analytics")
+
+
+@flink.command("list")
+def flink_list():
+    """Jobs on the cluster with their state."""
+    table = Table(title="flink jobs", title_justify="left")
+    for column in ("job id", "name", "state", "started"):
+        table.add_column(column)
+    for job in _analytics().jobs():
+        started = time.strftime("%H:%M:%S", time.localtime(job["start-time"] / 1000))
+        table.add_row(job["jid"], job["name"], job["state"], started)
+    console.print(table)
+
+
+@flink.command("submit")
+@click.option("--fresh", is_flag=True, help="Do not resume from the last savepoint/checkpoint.")
+def flink_submit(fresh):
+    """Submit the analytics job (resuming from its last savepoint or checkpoint)."""
+    analytics = _analytics()
+    if analytics.running_job():
+        raise SandboxError("the analytics job is already running", "`sandbox flink cancel` first")
+    console.print(f"submitted job {analytics.submit(resume=not fresh)}")
+
+
+@flink.command("cancel")
+@click.option("--no-savepoint", is_flag=True, help="Cancel without taking a savepoint.")
+def flink_cancel(no_savepoint):
+    """Stop the analytics job, with a savepoint by default (the next submit resumes from it)."""
+    analytics = _analytics()
+    if not analytics.running_job():
+        raise SandboxError("no analytics job is running", "`sandbox flink submit` or `sandbox up`")
+    path = analytics.cancel(savepoint=not no_savepoint)
+    console.print(f"stopped; savepoint: {path}" if path else "cancelled")
 
 
 @main.command()

@@ -39,10 +39,16 @@ class Status:
     uptime: float | None
     health: Health
     rss: int
+    kind: str = "infra"  # infra, task or service
 
     @property
     def healthy(self) -> bool:
-        return self.state == "running" and self.health.ok
+        return self.state in ("running", "done") and self.health.ok
+
+    @property
+    def counts(self) -> bool:
+        """Whether this row decides `status`'s exit code (not started or skipped rows do not)."""
+        return self.state not in ("not started", "skipped")
 
 
 class Sandbox:
@@ -64,19 +70,27 @@ class Sandbox:
             for comp in chosen:
                 comp.check_prerequisites()
             self._check_ports(chosen)
-            with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-                futures = {c.name: pool.submit(self._up_one, c, progress) for c in chosen}
-                results, errors = [], []
-                for name, future in futures.items():
-                    try:
-                        results.append(future.result())
-                    except SandboxError as exc:
-                        errors.append(str(exc))
+            results, errors = [], []
+            for tier in sorted({self._tier(c) for c in chosen}):
+                wave = [c for c in chosen if self._tier(c) == tier]
+                with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+                    futures = {c.name: pool.submit(self._up_one, c, progress) for c in wave}
+                    for name, future in futures.items():
+                        try:
+                            results.append(future.result())
+                        except SandboxError as exc:
+                            progress(name, "failed")
+                            errors.append(str(exc))
+                if errors:
+                    break  # later tiers stand on this one
             if results:
                 self._ensure_monitor()
             if errors:
                 raise SandboxError("; ".join(errors))
         return results
+
+    def _tier(self, comp: Component) -> int:
+        return components.tier(comp.name, self.settings.runtime)
 
     def _ensure_monitor(self) -> None:
         record = self.state.load(monitor.NAME)
@@ -108,6 +122,8 @@ class Sandbox:
         return None
 
     def _up_one(self, comp: Component, progress: Progress) -> UpResult:
+        if not comp.processes():
+            return self._run_task(comp, progress)
         started = time.monotonic()
         record = self.state.load(comp.name)
         had_record = record is not None
@@ -155,25 +171,50 @@ class Sandbox:
             )
         progress(comp.name, "configuring")
         comp.after_start()
+        if comp.health_after_setup:
+            health = wait_for(comp.health, timeout=self.settings.start_timeout)
+            if not health.ok:
+                raise SandboxError(f"{comp.name} is not healthy after set-up: {health.detail}",
+                                   f"see `sandbox logs {comp.name}`")
         progress(comp.name, "healthy")
         return UpResult(comp.name, "restarted" if had_record else "started", time.monotonic() - started, health)
+
+    def _run_task(self, comp: Component, progress: Progress) -> UpResult:
+        """A one-shot task (Terraform apply, job submission): done again only when its check fails."""
+        started = time.monotonic()
+        progress(comp.name, "checking")
+        health = _quick_health(comp)
+        if health.ok:
+            progress(comp.name, "reused")
+            return UpResult(comp.name, "reused", time.monotonic() - started, health)
+        progress(comp.name, "running")
+        comp.install()
+        comp.prepare()
+        comp.after_start()
+        health = _quick_health(comp)
+        progress(comp.name, "healthy" if health.ok else "failed")
+        if not health.ok and not health.skipped:
+            raise SandboxError(f"{comp.name} failed: {health.detail}", f"see `sandbox logs {comp.name}`")
+        return UpResult(comp.name, "applied" if health.ok else "skipped", time.monotonic() - started, health)
 
     @staticmethod
     def _health_if_running(comp: Component, record: ComponentRecord) -> Health:
         dead = [p.role for p in record.processes if not process.is_running(p)]
         if dead:
             raise ProcessExited(f"{', '.join(dead)} exited")
-        return comp.health()
+        return Health(True, "processes started") if comp.health_after_setup else comp.health()
 
     # ---------------------------------------------------------------- down
     def down(self, only: str | None = None, wipe: bool = False) -> list[str]:
         chosen = [self.component(n) for n in self.names(only)]
         with self.state.lock():
             stopped = []
-            with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-                for comp, was_running in zip(chosen, pool.map(self._down_one, chosen)):
-                    if was_running:
-                        stopped.append(comp.name)
+            for tier in sorted({self._tier(c) for c in chosen}, reverse=True):
+                wave = [c for c in chosen if self._tier(c) == tier]
+                with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+                    for comp, was_running in zip(wave, pool.map(self._down_one, wave)):
+                        if was_running:
+                            stopped.append(comp.name)
             if not only:
                 process.kill_processes(process.owned_processes(self.owner))
                 self.state.remove(monitor.NAME)
@@ -201,6 +242,15 @@ class Sandbox:
             return list(pool.map(self._status_one, [self.component(n) for n in self.names()]))
 
     def _status_one(self, comp: Component) -> Status:
+        status = self._status_of(comp)
+        status.kind = ("infra", "task", "service")[self._tier(comp)]
+        return status
+
+    def _status_of(self, comp: Component) -> Status:
+        if not comp.processes():
+            health = _quick_health(comp)
+            state = "done" if health.ok else ("skipped" if health.skipped else "not done")
+            return Status(comp.name, state, [], comp.port, None, health, 0)
         record = self.state.load(comp.name)
         if not record:
             return Status(comp.name, "not started", [], comp.port, None, Health(False, "not started"), 0)

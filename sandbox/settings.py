@@ -56,6 +56,10 @@ class FlinkSettings(Section):
     task_slots: int = Field(2, ge=1, le=16)
 
 
+class AnalyticsSettings(Section):
+    window_seconds: int = Field(10, ge=1, le=3600)
+
+
 class GcsSettings(Section):
     project: str = "ticketing-sandbox"
     default_bucket: str = "ticketing-sandbox-dataproc"
@@ -76,6 +80,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     flink: FlinkSettings = FlinkSettings()
     gcs: GcsSettings = GcsSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
 
     @classmethod
     def settings_customise_sources(

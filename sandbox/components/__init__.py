@@ -1,26 +1,55 @@
-"""Component registry: name -> implementation, per runtime. Imports are lazy so that
-`sandbox env` does not pay for clients it does not use."""
+"""Component registry: name -> factory, per runtime, in start tiers.
+
+Tier 0 are the emulated cloud pieces, tier 1 one-shot tasks that need them (the Terraform apply,
+the Flink job), tier 2 the ticket-booking services. `up` starts tier by tier, in parallel within a
+tier. Imports are lazy so that `sandbox env` does not pay for clients it does not use.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from importlib import import_module
 
 from sandbox.errors import SandboxError
 
-# start order is also display order; components start in parallel
-NATIVE = {
+NATIVE_INFRA = {
     "aws": "sandbox.components.aws:Aws",
     "kafka": "sandbox.components.kafka:Kafka",
     "postgres": "sandbox.components.postgres:Postgres",
     "gcs": "sandbox.components.gcs:Gcs",
     "flink": "sandbox.components.flink:Flink",
 }
+NATIVE_TASKS: dict[str, str] = {
+    "analytics": "sandbox.components.analytics:Analytics",
+}
 
-RUNTIMES = {"native": NATIVE}
+RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS)}
+
+
+def _service_specs():
+    from sandbox.services import SERVICES
+
+    return SERVICES
+
+
+def _registry(runtime: str) -> dict[str, tuple[int, object]]:
+    try:
+        infra, tasks = RUNTIMES[runtime]
+    except KeyError:
+        raise SandboxError(f"unknown runtime {runtime!r}", f"choose from {', '.join(RUNTIMES)}") from None
+    entries: dict[str, tuple[int, object]] = {name: (0, path) for name, path in infra.items()}
+    entries.update({name: (1, path) for name, path in tasks.items()})
+    for spec in _service_specs():
+        entries[spec.name] = (2, spec)
+    return entries
 
 
 def component_names(runtime: str = "native") -> list[str]:
     return list(_registry(runtime))
+
+
+def tier(name: str, runtime: str = "native") -> int:
+    return _registry(runtime)[name][0]
 
 
 def select(names: str | None, runtime: str = "native") -> list[str]:
@@ -36,12 +65,11 @@ def select(names: str | None, runtime: str = "native") -> list[str]:
 
 
 def load(name: str, runtime: str = "native"):
-    module_name, _, class_name = _registry(runtime)[name].partition(":")
+    """A factory taking (settings, state) and returning the component."""
+    _, target = _registry(runtime)[name]
+    if not isinstance(target, str):
+        from sandbox.components.service import Service
+
+        return partial(Service, target)
+    module_name, _, class_name = target.partition(":")
     return getattr(import_module(module_name), class_name)
-
-
-def _registry(runtime: str) -> dict[str, str]:
-    try:
-        return RUNTIMES[runtime]
-    except KeyError:
-        raise SandboxError(f"unknown runtime {runtime!r}", f"choose from {', '.join(RUNTIMES)}") from None

@@ -31,6 +31,7 @@ class ProcessSpec:
 class Health:
     ok: bool
     detail: str = ""
+    skipped: bool = False  # a task that cannot run here (e.g. no terraform): shown, not a failure
 
 
 class Component(ABC):
@@ -38,6 +39,7 @@ class Component(ABC):
 
     name: str = ""
     stop_signal: int = signal.SIGTERM
+    health_after_setup: bool = False  # health() can pass only once after_start() has run
     port_name: str = ""  # key in Settings.ports of the main (advertised) port
     extra_port_names: tuple[str, ...] = ()
 
@@ -47,11 +49,11 @@ class Component(ABC):
 
     @property
     def port(self) -> int:
-        return getattr(self.settings.ports, self.port_name)
+        return getattr(self.settings.ports, self.port_name) if self.port_name else 0
 
     @property
     def ports(self) -> dict[str, int]:
-        names = (self.port_name, *self.extra_port_names)
+        names = (self.port_name, *self.extra_port_names) if self.port_name else ()
         return {n: getattr(self.settings.ports, n) for n in names}
 
     @property

@@ -65,7 +65,9 @@ class Flink(Component):
             "state.checkpoints.dir": f"file://{self.data_dir / 'checkpoints'}",
             "state.savepoints.dir": f"file://{self.data_dir / 'savepoints'}",
             "io.tmp.dirs": str(self.data_dir / "tmp"),
-            "env.java.opts.all": "-XX:TieredStopAtLevel=1 -Xshare:auto",
+            # per-process options: env.java.opts.all would replace Flink's --add-opens defaults
+            "env.java.opts.jobmanager": "-XX:TieredStopAtLevel=1 -Xshare:auto",
+            "env.java.opts.taskmanager": "-XX:TieredStopAtLevel=1 -Xshare:auto",
             "heartbeat.timeout": 20000,
             "resourcemanager.taskmanager-timeout": 10000,
         }

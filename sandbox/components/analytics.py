@@ -1,0 +1,119 @@
+"""The booking-analytics Flink job on the sandbox's cluster, plus its watermark heartbeat.
+
+`up` submits `flink/analytics_job.py` with `flink run -py` (the Kafka connector jar shipped with
+`--jarfile`) unless a job of that name already runs; a job stopped with a savepoint is resumed
+from it, so window totals survive restarts. The heartbeat process keeps event time moving when no
+bookings arrive (see flink/heartbeat.py).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.components.flink import Flink, flink_home
+from sandbox.errors import SandboxError
+from sandbox.settings import PROJECT_ROOT
+
+JOB_NAME = "booking-analytics"
+JOB_FILE = PROJECT_ROOT / "flink" / "analytics_job.py"
+HEARTBEAT = PROJECT_ROOT / "flink" / "heartbeat.py"
+
+
+class Analytics(Component):
+    name = "analytics"
+    health_after_setup = True  # healthy means the job runs, which needs the submission first
+
+    @property
+    def flink(self) -> Flink:
+        return Flink(self.settings, self.state)
+
+    @property
+    def brokers(self) -> str:
+        return f"127.0.0.1:{self.settings.ports.kafka}"
+
+    def processes(self) -> list[ProcessSpec]:
+        command = [sys.executable, str(HEARTBEAT), "--brokers", self.brokers, "--topic", "ticket-bookings"]
+        return [ProcessSpec("heartbeat", command)]
+
+    # ------------------------------------------------------------ job control
+    def jobs(self) -> list[dict]:
+        import requests
+
+        return requests.get(f"{self.flink.rest_url}/jobs/overview", timeout=3).json()["jobs"]
+
+    def running_job(self) -> dict | None:
+        return next((j for j in self.jobs() if j["name"] == JOB_NAME and j["state"] in ("RUNNING", "CREATED",
+                                                                                        "RESTARTING")), None)
+
+    def health(self) -> Health:
+        job = self.running_job()
+        if not job:
+            return Health(False, f"no {JOB_NAME} job running")
+        return Health(job["state"] == "RUNNING", f"job {job['jid'][:8]} {job['state']}")
+
+    def after_start(self) -> None:
+        if not self.running_job():
+            self.submit()
+
+    def _flink_cli(self, *args: str, timeout: float = 120) -> str:
+        env = {"FLINK_CONF_DIR": str(self.flink.conf_dir), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+               "JAVA_HOME": _java_home()}
+        result = subprocess.run(["bash", str(flink_home() / "bin" / "flink"), *args], capture_output=True,
+                                text=True, env=env, timeout=timeout)
+        with open(self.log_file, "a") as log:
+            log.write(f"$ flink {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+        if result.returncode != 0:
+            raise SandboxError(f"flink {args[0]} failed (exit {result.returncode})", f"see `sandbox logs {self.name}`")
+        return result.stdout
+
+    def submit(self, resume: bool = True) -> str:
+        """Submit the job, resuming from the newest savepoint or retained checkpoint if any."""
+        savepoint = self.resume_point() if resume else None
+        args = ["run", "-m", f"127.0.0.1:{self.settings.ports.flink_rest}", "-d"]
+        if savepoint:
+            args += ["-s", savepoint]
+        for jar in self.flink.connector_jars:
+            args += ["--jarfile", str(jar)]
+        args += ["-pyclientexec", sys.executable, "-py", str(JOB_FILE), "--",
+                 "--brokers", self.brokers, "--window-seconds", str(self.settings.analytics.window_seconds),
+                 "--no-wait"]
+        output = self._flink_cli(*args)
+        match = re.search(r"JOB_ID (\w+)", output) or re.search(r"JobID ([0-9a-f]{32})", output)
+        if not match:
+            raise SandboxError("flink run printed no job id", f"see `sandbox logs {self.name}`")
+        return match.group(1)
+
+    def cancel(self, savepoint: bool = True) -> str | None:
+        job = self.running_job()
+        if not job:
+            return None
+        if not savepoint:
+            self._flink_cli("cancel", "-m", f"127.0.0.1:{self.settings.ports.flink_rest}", job["jid"])
+            return None
+        target = self.flink.data_dir / "savepoints"
+        output = self._flink_cli("stop", "-m", f"127.0.0.1:{self.settings.ports.flink_rest}",
+                                 "--savepointPath", f"file://{target}", job["jid"])
+        match = re.search(r"Savepoint completed\. Path: (\S+)", output)
+        return match.group(1) if match else None
+
+    def resume_point(self) -> str | None:
+        """The newest complete savepoint or retained checkpoint: exactly-once sinks make both exact."""
+        roots = [self.flink.data_dir / "savepoints", self.flink.data_dir / "checkpoints"]
+        snapshots = [m for root in roots if root.exists() for m in root.glob("**/_metadata")]
+        if not snapshots:
+            return None
+        return str(max(snapshots, key=lambda m: m.stat().st_mtime).parent)
+
+    def env(self) -> dict[str, str]:
+        return {"ANALYTICS_WINDOW_SECONDS": str(self.settings.analytics.window_seconds)}
+
+
+def _java_home() -> str:
+    import shutil
+
+    java = shutil.which("java")
+    return str(Path(java).resolve().parents[1]) if java else ""
