@@ -27,6 +27,11 @@ class Ports(Section):
     gcs: int = 9023
     flink_rest: int = 8081
     flink_rpc: int = 16123
+    frontend: int = 8000
+    booking_service: int = 8001
+    event_catalog: int = 8002
+    user_service: int = 8003
+    booking_consumer: int = 8004
 
     @field_validator("*")
     @classmethod

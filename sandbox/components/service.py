@@ -21,7 +21,6 @@ SERVICES_DIR = PROJECT_ROOT / "services"
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
-    module: str  # the python package inside services/<name>/
     command: tuple[str, ...]  # run with cwd services/<name>
     port_name: str  # key of Settings.ports
     url_env: str | None = None  # e.g. BOOKING_SERVICE_URL
@@ -53,9 +52,18 @@ class Service(Component):
         env = Sandbox(self.settings).env()
         pythonpath = [str(self.folder), str(SERVICES_DIR / "common")]
         return {**env, **self.spec.extra_env, "PORT": str(self.port), "HOST": "127.0.0.1",
-                "PYTHONPATH": ":".join(pythonpath)}
+                "PYTHONPATH": ":".join(pythonpath), "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
+
+    @property
+    def metrics_dir(self) -> Path:
+        """prometheus-client's multiprocess files, so /metrics adds up every gunicorn worker."""
+        return self.data_dir / "prometheus"
 
     def prepare(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        self.metrics_dir.mkdir(parents=True)
         if not self.spec.migrate:
             return
         result = subprocess.run([*_python(self.spec.migrate)], cwd=self.folder, env=self._env(),

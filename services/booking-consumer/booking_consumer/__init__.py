@@ -1,0 +1,1 @@
+"""Booking confirmation: ticket-bookings -> seat reservation in Postgres -> booking-status (outbox)."""

@@ -1,0 +1,61 @@
+"""``create_app(config=None)``: the booking service Flask app."""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import create_engine
+
+from svc_common.errors import register_error_handlers
+from svc_common.http import init_app as init_http
+from svc_common.logs import configure_logging
+
+from . import config as config_mod
+from .models import EventDirectory
+from .producer import BookingPublisher
+from .routes import bookings_bp, health_bp
+
+SERVICE = "booking-service"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    configure_logging(SERVICE)
+    app = Flask(__name__)
+    app.config.update(config_mod.from_env())
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False
+    url = app.config["DATABASE_URL"]
+    if not url or not url.startswith("postgresql"):
+        raise RuntimeError("booking-service needs Postgres: set DATABASE_URL or DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD")
+    if not app.config["KAFKA_BROKERS"]:
+        raise RuntimeError("booking-service needs KAFKA_BROKERS")
+    pool = app.config["DB_POOL_SIZE"]
+    # No pre-ping (it costs a round trip per checkout): after a database restart the stale pool is
+    # invalidated on the first disconnect error, which is answered 503 (retryable).
+    engine = create_engine(url, pool_size=pool, max_overflow=pool, pool_pre_ping=app.config["DB_POOL_PRE_PING"])
+    app.extensions["booking_service.engine"] = engine
+    app.extensions["booking_service.events"] = EventDirectory(engine)
+    app.extensions["booking_service.publisher"] = BookingPublisher(
+        app.config["KAFKA_BROKERS"], app.config["BOOKINGS_TOPIC"], app.config["DELIVERY_TIMEOUT_MS"]
+    )
+    init_http(app, SERVICE)
+    register_error_handlers(app)
+    _register_db_unavailable(app)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(bookings_bp)
+    return app
+
+
+def _register_db_unavailable(app: Flask) -> None:
+    """Database down or restarting -> 503 JSON (retryable), not a bare 500."""
+    import logging
+
+    from flask import jsonify
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(exc: DBAPIError):
+        if not exc.connection_invalidated and not isinstance(exc, OperationalError):
+            logging.getLogger(__name__).exception("database error")
+            return jsonify({"error": "internal error", "field": None}), 500
+        logging.getLogger(__name__).warning("database unavailable", extra={"error": str(exc.orig)[:200]})
+        return jsonify({"error": "database unavailable, retry", "field": None, "retryable": True}), 503

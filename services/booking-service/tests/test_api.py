@@ -1,0 +1,160 @@
+"""Endpoints on real Postgres + Kafka (Flask test client; own topic)."""
+import json
+import uuid
+
+import pytest
+
+from conftest import end_offsets, read_all, scalar
+
+pytestmark = pytest.mark.integration
+
+
+def key():
+    return f"test-{uuid.uuid4()}"
+
+
+def rows_for(engine, event_id):
+    return scalar(engine, "SELECT count(*) FROM booking_requests WHERE event_id = :e", e=event_id)
+
+
+def total_rows(engine):
+    return scalar(engine, "SELECT count(*) FROM booking_requests")
+
+
+def test_health_ready(client):
+    assert client.get("/health").get_json() == {"status": "ok"}
+    r = client.get("/ready")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json() == {"status": "ready", "database": "ok", "kafka": "ok"}
+
+
+def test_book_publishes_once_and_answers_202(app, client, pg_engine, brokers, topics, make_event):
+    eid = make_event(50)
+    before = end_offsets(brokers, topics["bookings"])
+    k = key()
+    body = {"event_id": eid, "user_id": "alice", "ticket_count": 2}
+    r = client.post("/book", json=body, headers={"Idempotency-Key": k, "X-Request-ID": "rid-book-1"})
+    assert r.status_code == 202, r.get_json()
+    out = r.get_json()
+    bid = out["booking_id"]
+    assert out == {"booking_id": bid, "status": "pending", "status_url": f"/bookings/{bid}"}
+    assert r.headers["Location"] == f"/bookings/{bid}" and r.headers["X-Request-ID"] == "rid-book-1"
+    assert end_offsets(brokers, topics["bookings"]) == before + 1
+    msgs = [m for m in read_all(brokers, topics["bookings"], before + 1) if json.loads(m.value())["booking_id"] == bid]
+    assert len(msgs) == 1
+    payload = json.loads(msgs[0].value())
+    assert payload["event_id"] == eid and payload["user_id"] == "alice" and payload["ticket_count"] == 2
+    assert isinstance(payload["timestamp"], float)
+    assert msgs[0].key() == str(eid).encode()
+    assert dict(msgs[0].headers())["x-request-id"] == b"rid-book-1"
+
+    # pending until the consumer decides
+    g = client.get(f"/bookings/{bid}")
+    assert g.status_code == 200
+    assert g.get_json() == {"booking_id": bid, "event_id": eid, "user_id": "alice", "ticket_count": 2,
+                            "status": "pending", "reason": None}
+
+    # same key + same body: same response, no new message, no new row
+    r2 = client.post("/book", data=json.dumps({"ticket_count": 2, "user_id": "alice", "event_id": eid}),
+                     content_type="application/json", headers={"Idempotency-Key": k})
+    assert r2.status_code == 202 and r2.get_json() == out and r2.headers["Idempotent-Replayed"] == "true"
+    # same key + different body: 422, nothing written
+    r3 = client.post("/book", json={**body, "ticket_count": 3}, headers={"Idempotency-Key": k})
+    assert r3.status_code == 422 and r3.get_json()["field"] == "Idempotency-Key"
+    assert end_offsets(brokers, topics["bookings"]) == before + 1
+    assert rows_for(pg_engine, eid) == 1
+
+    m = client.get("/metrics").get_data(as_text=True)
+    assert "bookings_published_total" in m and "bookings_idempotent_replays_total" in m
+    assert 'route="/book",service="booking-service",status="202"' in m
+
+
+BAD = [
+    ({"data": "not json", "content_type": "application/json"}, 400, "body"),
+    ({"data": "event_id=1", "content_type": "application/x-www-form-urlencoded"}, 400, "body"),
+    ({"json": [1, 2]}, 400, "body"),
+    ({"json": {"user_id": "u", "ticket_count": 1}}, 400, "event_id"),
+    ({"json": {"event_id": "12", "user_id": "u", "ticket_count": 1}}, 400, "event_id"),
+    ({"json": {"event_id": "EID", "ticket_count": 1}}, 400, "user_id"),
+    ({"json": {"event_id": "EID", "user_id": "", "ticket_count": 1}}, 400, "user_id"),
+    ({"json": {"event_id": "EID", "user_id": "u"}}, 400, "ticket_count"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 0}}, 400, "ticket_count"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": -5}}, 400, "ticket_count"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 11}}, 400, "ticket_count"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 99999999999999999999}}, 400, "ticket_count"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": "2"}}, 400, "ticket_count"),
+    ({"json": {"event_id": 2_000_000_000, "user_id": "u", "ticket_count": 1}}, 404, "event_id"),
+    ({"json": {"event_id": "EID", "user_id": "u" * 5000, "ticket_count": 1}}, 413, "body"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 1}, "no_key": True}, 400, "Idempotency-Key"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 1}, "key": "k" * 300}, 400, "Idempotency-Key"),
+]
+
+
+@pytest.mark.parametrize("kwargs,status,field", BAD)
+def test_bad_input_writes_nothing(client, pg_engine, brokers, topics, make_event, kwargs, status, field):
+    eid = make_event(10)
+    kwargs = dict(kwargs)
+    if "json" in kwargs and isinstance(kwargs["json"], dict):
+        kwargs["json"] = {k: (eid if v == "EID" else v) for k, v in kwargs["json"].items()}
+    headers = {} if kwargs.pop("no_key", False) else {"Idempotency-Key": kwargs.pop("key", key())}
+    rows, offsets = total_rows(pg_engine), end_offsets(brokers, topics["bookings"])
+    r = client.post("/book", headers=headers, **kwargs)
+    assert r.status_code == status
+    body = r.get_json()
+    assert body["field"] == field and body["error"]
+    assert total_rows(pg_engine) == rows
+    assert end_offsets(brokers, topics["bookings"]) == offsets
+
+
+def test_get_booking_errors(client):
+    r = client.get(f"/bookings/{uuid.uuid4()}")
+    assert r.status_code == 404 and r.get_json()["field"] == "booking_id"
+    r = client.get("/bookings/not-a-uuid")
+    assert r.status_code == 400 and r.get_json()["field"] == "booking_id"
+    assert client.get("/nope").status_code == 404
+    r = client.get("/book")
+    assert r.status_code == 405 and r.is_json
+
+
+def test_broker_down_gives_503_and_retry_reuses_booking_id(app, client, pg_engine, topics, make_event):
+    from booking_service.app import create_app
+
+    eid = make_event(10)
+    k = key()
+    body = {"event_id": eid, "user_id": "bob", "ticket_count": 1}
+    down = create_app({"BOOKINGS_TOPIC": topics["bookings"], "KAFKA_BROKERS": "127.0.0.1:1",
+                       "DELIVERY_TIMEOUT_MS": 1500})
+    try:
+        r = down.test_client().post("/book", json=body, headers={"Idempotency-Key": k})
+        assert r.status_code == 503 and r.get_json()["retryable"] is True
+        failed_id = r.get_json()["booking_id"]
+        assert down.test_client().get("/ready").status_code == 503
+    finally:
+        down.extensions["booking_service.publisher"].close(0)
+        down.extensions["booking_service.engine"].dispose()
+    # the record does not claim success: not published, status unknown to readers
+    assert scalar(pg_engine, "SELECT count(*) FROM booking_requests WHERE idempotency_key = :k "
+                             "AND published_at IS NULL", k=k) == 1
+    stored_id = scalar(pg_engine, "SELECT booking_id::text FROM booking_requests WHERE idempotency_key = :k", k=k)
+    assert failed_id == stored_id
+    assert client.get(f"/bookings/{stored_id}").status_code == 404
+    # a retry with the same key (broker back) publishes the same booking id
+    r = client.post("/book", json=body, headers={"Idempotency-Key": k})
+    assert r.status_code == 202 and r.get_json()["booking_id"] == stored_id
+    assert client.get(f"/bookings/{stored_id}").get_json()["status"] == "pending"
+
+
+def test_database_down_gives_503_json(topics):
+    from booking_service.app import create_app
+
+    down = create_app({"BOOKINGS_TOPIC": topics["bookings"],
+                       "DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none"})
+    try:
+        c = down.test_client()
+        r = c.post("/book", json={"event_id": 1, "user_id": "u", "ticket_count": 1}, headers={"Idempotency-Key": key()})
+        assert r.status_code == 503 and r.get_json()["retryable"] is True
+        assert c.get(f"/bookings/{uuid.uuid4()}").status_code == 503
+        assert c.get("/ready").status_code == 503
+    finally:
+        down.extensions["booking_service.publisher"].close(0)
+        down.extensions["booking_service.engine"].dispose()

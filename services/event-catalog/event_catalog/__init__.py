@@ -1,0 +1,1 @@
+"""Event catalog: events with seats left, on Postgres (SQLite when no database is configured)."""

@@ -1,0 +1,17 @@
+"""The web page (plain HTML + JS, no build step)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+bp = Blueprint("web", __name__)
+
+CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+
+@bp.get("/")
+def index():
+    response = current_app.make_response(render_template(
+        "index.html", max_upload_mb=round(current_app.config["MAX_UPLOAD_BYTES"] / 1024 / 1024, 1)))
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

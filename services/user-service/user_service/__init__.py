@@ -1,0 +1,37 @@
+"""user-service: register and look up users in DynamoDB.
+
+Run: ``gunicorn 'user_service:create_app()'`` from ``services/user-service``.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Settings
+from .models import UserStore
+from .observability import configure_logging, init_observability
+
+SERVICE = "user-service"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides: ``USERS_TABLE``, ``MAX_BODY_BYTES``, ``USER_STORE``."""
+    settings = Settings.from_env()
+    config = dict(config or {})
+    app = Flask(__name__)
+    app.config.update(
+        USERS_TABLE=settings.users_table,
+        MAX_BODY_BYTES=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update({key: value for key, value in config.items() if key != "USER_STORE"})
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+
+    configure_logging(SERVICE, settings.log_level)
+    metrics = init_observability(app, SERVICE)
+    app.extensions["users_created"] = metrics.counter("users_created_total", "Users registered")
+    app.extensions["user_store"] = config.get("USER_STORE") or UserStore(app.config["USERS_TABLE"])
+
+    from . import health, routes
+    app.register_blueprint(health.bp)
+    app.register_blueprint(routes.bp)
+    return app

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Static gate for terraform/ (called by `make tf-check`). Offline-safe.
+#
+#   1. terraform fmt -check -recursive terraform/
+#   2. terraform/aws: init -backend=false + validate, providers from the
+#      filesystem mirror ($SANDBOX_TF_PLUGIN_MIRROR, default /opt/tf-plugins)
+#   3. terraform/gcp: init + validate only if the mirror holds hashicorp/google,
+#      otherwise a plain SKIP line (the google provider is not available offline)
+#   4. terraform test in terraform/aws (mocked provider: workspace contract)
+#   5. checkov on terraform/aws (env/aws.tfvars) and terraform/gcp
+#      (env/gcp.tfvars): must pass
+#   6. checkov on tests/fixtures/insecure: must FAIL with the expected checks,
+#      otherwise this script fails (the gate must bite)
+#
+# Environment:
+#   TERRAFORM                 terraform binary (default: terraform on PATH)
+#   SANDBOX_TF_PLUGIN_MIRROR  provider mirror directory (default /opt/tf-plugins)
+#   CHECKOV                   checkov binary (default: PATH, then the cached venv,
+#                             else installed with uv into .cache/venvs/checkov)
+#   TF_CHECK_WORKDIR          scratch dir for data dirs / CLI config
+#                             (default <repo>/.cache/tf-check, git-ignored)
+set -euo pipefail
+
+TF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${TF_ROOT}/.." && pwd)"
+TERRAFORM="${TERRAFORM:-terraform}"
+MIRROR="${SANDBOX_TF_PLUGIN_MIRROR:-/opt/tf-plugins}"
+WORKDIR="${TF_CHECK_WORKDIR:-${REPO_ROOT}/.cache/tf-check}"
+CHECKOV_VERSION="3.3.30"
+CHECKOV_VENV="${REPO_ROOT}/.cache/venvs/checkov"
+
+step() { printf '\n== %s\n' "$*"; }
+die() { printf 'tf-check: %s\n' "$*" >&2; exit 1; }
+
+command -v "${TERRAFORM}" >/dev/null 2>&1 \
+  || die "terraform not found; install terraform >= 1.5 (e.g. /usr/local/bin/terraform) or set TERRAFORM=/path/to/terraform"
+[[ -d "${MIRROR}/registry.terraform.io/hashicorp/aws" ]] \
+  || die "no hashicorp/aws provider under ${MIRROR}; set SANDBOX_TF_PLUGIN_MIRROR to a filesystem mirror (terraform providers mirror DIR)"
+
+mkdir -p "${WORKDIR}"
+sed "s#@MIRROR@#${MIRROR}#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORKDIR}/cli.tfrc"
+export TF_CLI_CONFIG_FILE="${WORKDIR}/cli.tfrc"
+export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+
+step "terraform fmt -check -recursive"
+"${TERRAFORM}" -chdir="${TF_ROOT}" fmt -check -recursive -diff \
+  || die "formatting differs; run: terraform -chdir=terraform fmt -recursive"
+
+step "terraform/aws: init -backend=false + validate"
+TF_DATA_DIR="${WORKDIR}/aws-data" "${TERRAFORM}" -chdir="${TF_ROOT}/aws" init -backend=false -input=false -no-color >"${WORKDIR}/aws-init.log" \
+  || { cat "${WORKDIR}/aws-init.log" >&2; die "init of terraform/aws failed"; }
+TF_DATA_DIR="${WORKDIR}/aws-data" "${TERRAFORM}" -chdir="${TF_ROOT}/aws" validate -no-color
+
+step "terraform/aws: terraform test (mocked provider, offline)"
+TF_DATA_DIR="${WORKDIR}/aws-data" "${TERRAFORM}" -chdir="${TF_ROOT}/aws" test -no-color
+
+step "terraform/gcp: init -backend=false + validate"
+if [[ -d "${MIRROR}/registry.terraform.io/hashicorp/google" ]]; then
+  TF_DATA_DIR="${WORKDIR}/gcp-data" "${TERRAFORM}" -chdir="${TF_ROOT}/gcp" init -backend=false -input=false -no-color >"${WORKDIR}/gcp-init.log" \
+    || { cat "${WORKDIR}/gcp-init.log" >&2; die "init of terraform/gcp failed"; }
+  TF_DATA_DIR="${WORKDIR}/gcp-data" "${TERRAFORM}" -chdir="${TF_ROOT}/gcp" validate -no-color
+else
+  echo "SKIP: hashicorp/google is not in ${MIRROR}; terraform/gcp is only fmt-checked and scanned (see terraform/README.md)"
+fi
+
+step "checkov"
+find_checkov() {
+  if [[ -n "${CHECKOV:-}" ]]; then echo "${CHECKOV}"; return; fi
+  if command -v checkov >/dev/null 2>&1; then command -v checkov; return; fi
+  if [[ -x "${CHECKOV_VENV}/bin/checkov" ]]; then echo "${CHECKOV_VENV}/bin/checkov"; return; fi
+  command -v uv >/dev/null 2>&1 || die "checkov not found and uv is missing; pip install checkov==${CHECKOV_VERSION} or set CHECKOV"
+  echo "installing checkov==${CHECKOV_VERSION} into ${CHECKOV_VENV}" >&2
+  uv venv -q -p 3.11 "${CHECKOV_VENV}" >&2
+  uv pip install -q -p "${CHECKOV_VENV}/bin/python" "checkov==${CHECKOV_VERSION}" >&2
+  echo "${CHECKOV_VENV}/bin/checkov"
+}
+CHECKOV_BIN="$(find_checkov)"
+echo "using ${CHECKOV_BIN} ($("${CHECKOV_BIN}" --version))"
+
+scan() { # scan <dir> [checkov args...]; must pass
+  local dir="$1"; shift
+  echo "-- checkov ${dir#"${TF_ROOT}/"} $*"
+  (cd "${TF_ROOT}" && "${CHECKOV_BIN}" --config-file .checkov.yaml -d "${dir#"${TF_ROOT}/"}" "$@") \
+    || die "checkov found failed checks in ${dir}: fix them or skip inline with a reason"
+}
+scan "${TF_ROOT}/aws" --var-file aws/env/aws.tfvars
+scan "${TF_ROOT}/gcp" --var-file gcp/env/gcp.tfvars
+
+step "checkov on the insecure fixture (must fail)"
+fixture_report="${WORKDIR}/insecure-fixture.json"
+set +e
+(cd "${TF_ROOT}" && "${CHECKOV_BIN}" --config-file .checkov.yaml -d tests/fixtures/insecure -o json) >"${fixture_report}" 2>"${WORKDIR}/insecure-fixture.err"
+rc=$?
+set -e
+[[ ${rc} -ne 0 ]] || die "checkov PASSED the insecure fixture: the security gate does not bite"
+python3 - "${fixture_report}" <<'PY'
+import json, sys
+
+expected = {"CKV_AWS_20", "CKV_AWS_57", "CKV2_AWS_6", "CKV_AWS_24", "CKV_AWS_28", "CKV_AWS_62"}
+report = json.load(open(sys.argv[1]))
+reports = report if isinstance(report, list) else [report]
+failed = {c["check_id"] for r in reports for c in r.get("results", {}).get("failed_checks", [])}
+missing = expected - failed
+if missing:
+    sys.exit(f"tf-check: checkov did not flag {sorted(missing)} on the insecure fixture (got {sorted(failed)})")
+print(f"insecure fixture rejected as expected: {len(failed)} failed checks, including {sorted(expected)}")
+PY
+
+step "tf-check passed"
