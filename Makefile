@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+REQUIREMENTS := $(sort $(wildcard services/*/requirements*.txt))
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(REQUIREMENTS) | sha256sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 
@@ -13,11 +14,11 @@ help: ## List the make targets
 system-deps: ## Install Java, Maven and PostgreSQL from Debian's packages if missing
 	@scripts/install-system-deps.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(REQUIREMENTS)
 	@command -v $(PYTHON) >/dev/null || scripts/install-system-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || { $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null; $(BIN)/python -m pip install -q uv; }
-	$(BIN)/uv pip install -q --compile-bytecode -p $(BIN)/python -e '.[test]'
+	$(BIN)/uv pip install -q --compile-bytecode -p $(BIN)/python -e '.[test]' $(addprefix -r ,$(REQUIREMENTS))
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: system-deps $(STAMP) ## Create/update the virtualenv at .venv

@@ -83,7 +83,8 @@ def up(only):
             ticker.join()
     table = Table(title=f"sandbox up: {len(results)} component(s) healthy in {time.monotonic() - started:.1f}s",
                   title_justify="left")
-    for column in ("component", "action", "time", "endpoint", "health"):
+    table.add_column("component", no_wrap=True)
+    for column in ("action", "time", "endpoint", "health"):
         table.add_column(column)
     for result in results:
         comp = sandbox.component(result.name)
@@ -118,7 +119,8 @@ def status(as_json):
         ], indent=2))
     else:
         table = Table(title="sandbox status", title_justify="left")
-        for column in ("component", "state", "pid", "port", "uptime", "health", "rss"):
+        table.add_column("component", no_wrap=True)
+        for column in ("state", "pid", "port", "uptime", "health", "rss"):
             table.add_column(column)
         for r in rows:
             color = "green" if r.healthy else ("red" if r.counts else "dim")

@@ -2,8 +2,9 @@
 few seconds and keeps the results in `<state>/state/health.json`.
 
 Warm `sandbox up` and `sandbox status` read these results instead of importing five cloud SDKs,
-which is what keeps them well under a second. The monitor never restarts anything: a dead
-component stays visible as dead until `sandbox up` heals it. It exits when nothing is running.
+which is what keeps them well under a second. It restarts crashed *services* (as a
+Deployment would) but never infrastructure: a dead broker or database stays visible as dead until
+`sandbox up` heals it, so fault tests can observe it. It exits when nothing is running.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def run() -> None:
             names = [n for n in sandbox.names() if sandbox.state.load(n)]
             if not names:
                 return
+            for name in sandbox.restart_crashed_services():
+                print(f"{time.strftime('%H:%M:%S')} restarted crashed service {name}", flush=True)
             results = dict(zip(names, pool.map(lambda n: _check(sandbox, n), names)))
             target = health_file(sandbox.state)
             tmp = target.with_suffix(f".tmp{os.getpid()}")

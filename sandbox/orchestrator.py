@@ -89,6 +89,26 @@ class Sandbox:
                 raise SandboxError("; ".join(errors))
         return results
 
+    def restart_crashed_services(self) -> list[str]:
+        """Restart services whose process died (a Deployment's restart policy); infra is left
+        dead on purpose until `up`, so faults stay visible. Skips the round while `up`/`down` run."""
+        crashed = []
+        for name in self.names():
+            comp = self.component(name)
+            record = self.state.load(name)
+            if getattr(comp, "restart_on_crash", False) and record and not all(
+                    process.is_running(p) for p in record.processes):
+                crashed.append(comp)
+        if not crashed:
+            return []
+        try:
+            with self.state.lock():
+                for comp in crashed:
+                    self._up_one(comp, lambda name, phase: None)
+        except SandboxError:
+            return []
+        return [c.name for c in crashed]
+
     def _tier(self, comp: Component) -> int:
         return components.tier(comp.name, self.settings.runtime)
 

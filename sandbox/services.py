@@ -22,6 +22,18 @@ SERVICES: list[ServiceSpec] = [
         migrate=("python", "-m", "booking_service.migrate"),
     ),
     ServiceSpec(
+        name="user-service",
+        command=("gunicorn", "--config", "gunicorn.conf.py"),
+        port_name="user_service",
+        url_env="USER_SERVICE_URL",
+    ),
+    ServiceSpec(
+        name="frontend",
+        command=("gunicorn", "--config", "gunicorn.conf.py"),
+        port_name="frontend",
+        url_env="FRONTEND_URL",
+    ),
+    ServiceSpec(
         name="booking-consumer",
         command=("python", "-m", "booking_consumer"),
         port_name="booking_consumer",

@@ -61,6 +61,11 @@ class FlinkSettings(Section):
     task_slots: int = Field(2, ge=1, le=16)
 
 
+class TerraformSettings(Section):
+    binary: str | None = None  # default: terraform on PATH, else tofu
+    plugin_mirror: str = "/opt/tf-plugins"
+
+
 class AnalyticsSettings(Section):
     window_seconds: int = Field(10, ge=1, le=3600)
 
@@ -86,6 +91,7 @@ class Settings(BaseSettings):
     flink: FlinkSettings = FlinkSettings()
     gcs: GcsSettings = GcsSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    terraform: TerraformSettings = TerraformSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the native sandbox runs on from Debian's packages, only when it is missing:
-# Java 17 (Kafka, Flink), Maven (fetches the jars from Maven Central), PostgreSQL server.
+# Java 17 (Kafka, Flink), Maven (fetches the jars from Maven Central), PostgreSQL server,
+# Chromium (the frontend's browser test drives it with Playwright; never downloaded by Playwright).
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v python3.11 >/dev/null || missing+=(python3.11 python3.11-venv)
+command -v chromium >/dev/null || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -3,7 +3,7 @@
 #
 #   1. terraform fmt -check -recursive terraform/
 #   2. terraform/aws: init -backend=false + validate, providers from the
-#      filesystem mirror ($SANDBOX_TF_PLUGIN_MIRROR, default /opt/tf-plugins)
+#      filesystem mirror ($SANDBOX_TERRAFORM__PLUGIN_MIRROR, default /opt/tf-plugins)
 #   3. terraform/gcp: init + validate only if the mirror holds hashicorp/google,
 #      otherwise a plain SKIP line (the google provider is not available offline)
 #   4. terraform test in terraform/aws (mocked provider: workspace contract)
@@ -14,7 +14,7 @@
 #
 # Environment:
 #   TERRAFORM                 terraform binary (default: terraform on PATH)
-#   SANDBOX_TF_PLUGIN_MIRROR  provider mirror directory (default /opt/tf-plugins)
+#   SANDBOX_TERRAFORM__PLUGIN_MIRROR  provider mirror directory (default /opt/tf-plugins)
 #   CHECKOV                   checkov binary (default: PATH, then the cached venv,
 #                             else installed with uv into .cache/venvs/checkov)
 #   TF_CHECK_WORKDIR          scratch dir for data dirs / CLI config
@@ -24,7 +24,7 @@ set -euo pipefail
 TF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${TF_ROOT}/.." && pwd)"
 TERRAFORM="${TERRAFORM:-terraform}"
-MIRROR="${SANDBOX_TF_PLUGIN_MIRROR:-/opt/tf-plugins}"
+MIRROR="${SANDBOX_TERRAFORM__PLUGIN_MIRROR:-/opt/tf-plugins}"
 WORKDIR="${TF_CHECK_WORKDIR:-${REPO_ROOT}/.cache/tf-check}"
 CHECKOV_VERSION="3.3.30"
 CHECKOV_VENV="${REPO_ROOT}/.cache/venvs/checkov"
@@ -35,7 +35,7 @@ die() { printf 'tf-check: %s\n' "$*" >&2; exit 1; }
 command -v "${TERRAFORM}" >/dev/null 2>&1 \
   || die "terraform not found; install terraform >= 1.5 (e.g. /usr/local/bin/terraform) or set TERRAFORM=/path/to/terraform"
 [[ -d "${MIRROR}/registry.terraform.io/hashicorp/aws" ]] \
-  || die "no hashicorp/aws provider under ${MIRROR}; set SANDBOX_TF_PLUGIN_MIRROR to a filesystem mirror (terraform providers mirror DIR)"
+  || die "no hashicorp/aws provider under ${MIRROR}; set SANDBOX_TERRAFORM__PLUGIN_MIRROR to a filesystem mirror (terraform providers mirror DIR)"
 
 mkdir -p "${WORKDIR}"
 sed "s#@MIRROR@#${MIRROR}#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORKDIR}/cli.tfrc"

@@ -1,7 +1,7 @@
 """Component registry: name -> factory, per runtime, in start tiers.
 
-Tier 0 are the emulated cloud pieces, tier 1 one-shot tasks that need them (the Terraform apply,
-the Flink job), tier 2 the ticket-booking services. `up` starts tier by tier, in parallel within a
+Tier 0 are the emulated cloud pieces, tier 1 one-shot tasks that need them (the Terraform apply),
+tier 2 the ticket-booking services and the Flink analytics job. `up` starts tier by tier, in parallel within a
 tier. Imports are lazy so that `sandbox env` does not pay for clients it does not use.
 """
 
@@ -20,10 +20,14 @@ NATIVE_INFRA = {
     "flink": "sandbox.components.flink:Flink",
 }
 NATIVE_TASKS: dict[str, str] = {
+    "terraform": "sandbox.components.terraform:Terraform",
+}
+# tier 2, beside the services: the Flink job needs only tier 0
+NATIVE_APPS: dict[str, str] = {
     "analytics": "sandbox.components.analytics:Analytics",
 }
 
-RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS)}
+RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS, NATIVE_APPS)}
 
 
 def _service_specs():
@@ -34,11 +38,12 @@ def _service_specs():
 
 def _registry(runtime: str) -> dict[str, tuple[int, object]]:
     try:
-        infra, tasks = RUNTIMES[runtime]
+        infra, tasks, apps = RUNTIMES[runtime]
     except KeyError:
         raise SandboxError(f"unknown runtime {runtime!r}", f"choose from {', '.join(RUNTIMES)}") from None
     entries: dict[str, tuple[int, object]] = {name: (0, path) for name, path in infra.items()}
     entries.update({name: (1, path) for name, path in tasks.items()})
+    entries.update({name: (2, path) for name, path in apps.items()})
     for spec in _service_specs():
         entries[spec.name] = (2, spec)
     return entries

@@ -110,12 +110,13 @@ module "vpc" {
   source = "../modules/vpc"
   count  = var.create_vpc ? 1 : 0
 
-  name            = var.name_prefix
-  cidr            = var.vpc_cidr
-  azs             = local.azs
-  public_subnets  = var.public_subnets
-  private_subnets = var.private_subnets
-  create_nat      = var.create_nat
+  name                 = var.name_prefix
+  cidr                 = var.vpc_cidr
+  enable_dns_hostnames = var.vpc_enable_dns_hostnames
+  azs                  = local.azs
+  public_subnets       = var.public_subnets
+  private_subnets      = var.private_subnets
+  create_nat           = var.create_nat
 
   kms_key_arn             = local.kms_key_arn
   flow_log_retention_days = var.log_retention_days

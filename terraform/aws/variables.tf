@@ -127,6 +127,12 @@ variable "vpc_cidr" {
   default     = "10.20.0.0/16"
 }
 
+variable "vpc_enable_dns_hostnames" {
+  description = "Enable DNS host names in the VPC (required by EKS). Turning it on costs ~10 s per create: the provider waits 10 s before checking the attribute, so the sandbox, which has no EKS, leaves it off."
+  type        = bool
+  default     = true
+}
+
 variable "azs" {
   description = "Two availability zones (null: the first two of the region)."
   type        = list(string)

@@ -14,8 +14,8 @@ variable "name_prefix" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,24}$", var.name_prefix))
-    error_message = "name_prefix must be 3-25 lowercase letters, digits or dashes, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{2,20}$", var.name_prefix))
+    error_message = "name_prefix must be 3-21 lowercase letters, digits or dashes, starting with a letter (the service account id \"<prefix>-dataproc\" has at most 30 characters)."
   }
 }
 

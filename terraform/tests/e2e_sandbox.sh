@@ -16,14 +16,14 @@
 #   LAMBDA_SRC         directory with lambda_function.py to zip (default: a
 #                      placeholder handler written to the work dir)
 #   E2E_WORKDIR        where data dir, state and zip go (default: mktemp -d)
-#   SANDBOX_TF_PLUGIN_MIRROR, TERRAFORM   as for check.sh
+#   SANDBOX_TERRAFORM__PLUGIN_MIRROR, TERRAFORM   as for check.sh
 #   KEEP=1             keep the sandbox resources (skip destroy)
 set -euo pipefail
 
 TF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_ROOT="$(cd "${TF_ROOT}/.." && pwd)"
 TERRAFORM="${TERRAFORM:-terraform}"
-MIRROR="${SANDBOX_TF_PLUGIN_MIRROR:-/opt/tf-plugins}"
+MIRROR="${SANDBOX_TERRAFORM__PLUGIN_MIRROR:-/opt/tf-plugins}"
 PY="${PYTHON:-${REPO_ROOT}/.venv/bin/python}"
 WORK="${E2E_WORKDIR:-$(mktemp -d /tmp/tf-e2e.XXXXXX)}"
 mkdir -p "${WORK}"

@@ -14,7 +14,7 @@ def _pids():
 def test_warm_up_reuses_every_component(sandbox_env):
     before = _pids()
     output = sandbox_cli("up").stdout
-    assert output.count("reused") == 5
+    assert output.count("reused") == len(before)
     assert _pids() == before
 
 
@@ -42,3 +42,18 @@ def test_killed_taskmanager_restarts_without_touching_the_jobmanager(sandbox_env
     sandbox_cli("up")
     new_jobmanager, new_taskmanager = _pids()["flink"]
     assert new_jobmanager == jobmanager and new_taskmanager != taskmanager
+
+
+def test_crashed_service_is_restarted_by_the_monitor(sandbox_env):
+    import requests
+
+    before = _pids()["booking-service"]
+    os.killpg(before[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = {r["component"]: r for r in status_json()}["booking-service"]
+        if row["healthy"] and row["pids"] != before:
+            break
+        time.sleep(0.5)
+    assert row["healthy"] and row["pids"] != before
+    assert requests.get(f"{sandbox_env['BOOKING_SERVICE_URL']}/health", timeout=5).ok

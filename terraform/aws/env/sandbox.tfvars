@@ -22,6 +22,10 @@ create_ecr = true
 # costs ~12 s of provider-side propagation waits.
 create_kms_key = false
 
+# No EKS in the sandbox, so no DNS host names: enabling them makes the
+# provider wait 10 s after creating the VPC.
+vpc_enable_dns_hostnames = false
+
 # The provider's lifecycle-configuration waiter takes ~55 s by design
 # (eventual-consistency guard); nothing in the sandbox needs expiry rules.
 create_bucket_lifecycle = false

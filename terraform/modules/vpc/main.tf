@@ -1,7 +1,7 @@
 resource "aws_vpc" "this" {
   cidr_block           = var.cidr
   enable_dns_support   = true
-  enable_dns_hostnames = true
+  enable_dns_hostnames = var.enable_dns_hostnames
 
   tags = merge(var.tags, { Name = var.name })
 }

@@ -9,6 +9,12 @@ variable "cidr" {
   default     = "10.0.0.0/16"
 }
 
+variable "enable_dns_hostnames" {
+  description = "Give instances public DNS host names (EKS nodes need it)."
+  type        = bool
+  default     = true
+}
+
 variable "azs" {
   description = "Availability zones to spread the subnets across (one public and one private subnet per zone)."
   type        = list(string)

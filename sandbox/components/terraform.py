@@ -1,0 +1,177 @@
+"""`terraform/aws` applied in workspace `sandbox` to the AWS emulator: the bucket, table, Lambda
+and notification the services use come from this apply, and its outputs feed `sandbox env`.
+
+Terraform and the aws provider cannot be downloaded here (no registry): the binary is taken from
+PATH (`terraform`, else OpenTofu's `tofu`) and the provider from a filesystem mirror
+(`terraform.plugin_mirror`). When either is missing the task is *skipped* with the fix; the rest
+of the sandbox still starts. Applies are skipped when nothing changed: a fingerprint of the .tf
+files, tfvars and Lambda zip plus the emulator's process start time is kept with the outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from sandbox import lambda_package, process
+from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.errors import SandboxError
+from sandbox.settings import PROJECT_ROOT
+
+TF_DIR = PROJECT_ROOT / "terraform"
+AWS_ROOT = TF_DIR / "aws"
+LAMBDA_SOURCE = PROJECT_ROOT / "services" / "ticket-generator"
+WORKSPACE = "sandbox"
+# outputs exported to services, with the env names they read
+OUTPUT_ENV = {
+    "raw_data_bucket": "RAW_DATA_BUCKET",
+    "users_table": "USERS_TABLE",
+    "ticket_generator_function_name": "TICKET_GENERATOR_FUNCTION",
+    "uploads_prefix": "UPLOADS_PREFIX",
+    "tickets_prefix": "TICKETS_PREFIX",
+}
+
+
+class Terraform(Component):
+    name = "terraform"
+
+    def processes(self) -> list[ProcessSpec]:
+        return []
+
+    # ------------------------------------------------------------ paths and environment
+    @property
+    def work_dir(self) -> Path:
+        return self.state.root / "terraform"
+
+    @property
+    def record_file(self) -> Path:
+        return self.state.records_dir / "terraform.json"
+
+    def binary(self) -> str | None:
+        configured = self.settings.terraform.binary
+        return shutil.which(configured) if configured else (shutil.which("terraform") or shutil.which("tofu"))
+
+    def missing(self) -> str | None:
+        """Why terraform cannot run here, with the fix; None when it can."""
+        if not self.binary():
+            return ("terraform not found (fix: install terraform >= 1.5 or OpenTofu: "
+                    "go install github.com/opentofu/opentofu/cmd/tofu@v1.8.8, or set terraform.binary)")
+        mirror = Path(self.settings.terraform.plugin_mirror)
+        if not (mirror / "registry.terraform.io" / "hashicorp" / "aws").exists():
+            return (f"no hashicorp/aws provider in the mirror {mirror} (fix: point terraform.plugin_mirror / "
+                    f"SANDBOX_TERRAFORM__PLUGIN_MIRROR at a `terraform providers mirror` folder)")
+        return None
+
+    def tf_env(self) -> dict[str, str]:
+        from sandbox.components.aws import Aws
+
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        cli_config = self.work_dir / "cli.tfrc"
+        template = (TF_DIR / "cli-config.tfrc.template").read_text()
+        rendered = template.replace("@MIRROR@", self.settings.terraform.plugin_mirror)
+        if not cli_config.exists() or cli_config.read_text() != rendered:
+            cli_config.write_text(rendered)
+        return {
+            **os.environ,
+            **Aws(self.settings, self.state).env(),
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "TF_DATA_DIR": str(self.work_dir / "data"),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        }
+
+    def run(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
+        """terraform -chdir=terraform/aws <args> with the emulator's endpoints (what tflocal does)."""
+        reason = self.missing()
+        if reason:
+            raise SandboxError(reason)
+        command = [self.binary(), f"-chdir={AWS_ROOT}", *args]
+        result = subprocess.run(command, env=self.tf_env(), capture_output=capture, text=True)
+        if capture:
+            with open(self.log_file, "a") as log:
+                log.write(f"$ terraform {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+        if check and result.returncode != 0:
+            detail = (result.stderr or result.stdout or "").strip().splitlines()
+            error = next((line for line in detail if "Error" in line), detail[-1] if detail else "")
+            raise SandboxError(f"terraform {args[0]} failed: {error.strip(' │')[:300]}",
+                               f"see `sandbox logs {self.name}`")
+        return result
+
+    def lambda_zip(self) -> Path:
+        return lambda_package.build(LAMBDA_SOURCE, self.state.root / "build")
+
+    def init(self, workspace: str) -> None:
+        state_dir = self.work_dir / "state"
+        self.run("init", "-input=false", "-reconfigure", f"-backend-config=workspace_dir={state_dir}",
+                 f"-backend-config=path={state_dir / 'default.tfstate'}")
+        self.run("workspace", "select", "-or-create", workspace)
+
+    # ------------------------------------------------------------ task protocol
+    def _emulator_started(self) -> float | None:
+        record = self.state.load("aws")
+        alive = [p for p in record.processes if process.is_running(p)] if record else []
+        return alive[0].create_time if alive else None
+
+    def _fingerprint(self, zip_path: Path) -> str:
+        digest = hashlib.sha256(zip_path.name.encode())
+        for path in sorted([*TF_DIR.glob("aws/**/*.tf"), *TF_DIR.glob("aws/env/*.tfvars"),
+                            *TF_DIR.glob("modules/**/*.tf")]):
+            digest.update(str(path.relative_to(TF_DIR)).encode() + path.read_bytes())
+        digest.update(str(self.settings.ports.aws).encode())
+        return digest.hexdigest()
+
+    def _record(self) -> dict:
+        try:
+            return json.loads(self.record_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def health(self) -> Health:
+        reason = self.missing()
+        if reason:
+            return Health(False, reason, skipped=True)
+        record = self._record()
+        started = self._emulator_started()
+        if not record or started is None or abs(record.get("emulator_started", 0) - started) > 1:
+            return Health(False, "not applied to the running emulator")
+        if record.get("fingerprint") != self._fingerprint(self.lambda_zip()):
+            return Health(False, "terraform files changed since the last apply")
+        return Health(True, f"workspace {WORKSPACE}: {record['resources']} resources applied")
+
+    def after_start(self) -> None:
+        if self.missing():
+            return
+        started = self._emulator_started()
+        if started is None:
+            raise SandboxError("the AWS emulator is not running", "sandbox up --only aws first")
+        record = self._record()
+        same_emulator = abs(record.get("emulator_started", 0) - started) <= 1
+        if not same_emulator:  # moto keeps everything in memory: a new emulator is empty
+            shutil.rmtree(self.work_dir / "state" / WORKSPACE, ignore_errors=True)
+        zip_path = self.lambda_zip()
+        self.init(WORKSPACE)
+        apply = ["apply", "-auto-approve", "-input=false", "-parallelism=20", "-var-file=env/sandbox.tfvars",
+                 f"-var=lambda_zip_path={zip_path}"]
+        if same_emulator:
+            apply.append("-refresh=false")  # the emulator that got the last apply still holds its state
+        self.run(*apply)
+        outputs = json.loads(self.run("output", "-json").stdout)
+        state = json.loads(self.run("show", "-json").stdout)
+        resources = len(state.get("values", {}).get("root_module", {}).get("resources", [])) + sum(
+            len(m.get("resources", [])) for m in state.get("values", {}).get("root_module", {}).get("child_modules", []))
+        self.record_file.write_text(json.dumps({
+            "fingerprint": self._fingerprint(zip_path), "emulator_started": started, "resources": resources,
+            "outputs": {k: v["value"] for k, v in outputs.items()},
+        }, indent=2))
+
+    def outputs(self) -> dict:
+        return self._record().get("outputs", {})
+
+    def env(self) -> dict[str, str]:
+        outputs = self.outputs()
+        return {env: str(outputs[name]) for name, env in OUTPUT_ENV.items() if outputs.get(name) is not None}
