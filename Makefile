@@ -35,9 +35,11 @@ status: venv ## Show each component's state, health and memory
 doctor: venv ## Check prerequisites and print fixes
 	$(BIN)/sandbox doctor
 
-test: venv ## Run all tests (unit, then integration against a real sandbox)
-	$(BIN)/python -m pytest -n 2 tests/unit
-	$(BIN)/python -m pytest tests/integration
+test: venv ## Run all tests: unit, then every suite against one real sandbox (scripts/test.sh)
+	scripts/test.sh
+
+tf-check: venv ## terraform fmt/validate/test and the checkov gate on both roots
+	terraform/check.sh
 
 bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
 	$(BIN)/python bench/bench_sandbox.py --output reports/bench.json
@@ -45,4 +47,4 @@ bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
 clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 	-$(BIN)/sandbox down --wipe
 
-.PHONY: help system-deps venv sandbox down status doctor test bench clean
+.PHONY: help system-deps venv sandbox down status doctor test tf-check bench clean

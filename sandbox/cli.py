@@ -219,6 +219,32 @@ def flink_cancel(no_savepoint):
     console.print(f"stopped; savepoint: {path}" if path else "cancelled")
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def tf(args):
+    """Run terraform in terraform/aws against the emulator (what tflocal does), e.g. `sandbox tf plan`."""
+    terraform = _sandbox().component("terraform")
+    sys.exit(terraform.run(*args, check=False, capture=False).returncode)
+
+
+@main.command()
+@click.option("--plan", "target", type=click.Choice(["aws", "gcp"]), required=True,
+              help="Cloud whose full stack is validated and planned.")
+def promote(target):
+    """Promotion rehearsal: validate and plan the full cloud workspace against the emulator."""
+    from sandbox.promote import plan_summary
+
+    summary = plan_summary(_sandbox(), target)
+    table = Table(title=f"terraform plan, workspace {target} ({summary.total} resources to add)", title_justify="left")
+    for column in ("resource type", "create", "update", "delete"):
+        table.add_column(column)
+    for kind, counts in sorted(summary.by_type.items()):
+        table.add_row(kind, *(str(counts.get(a, 0) or "") for a in ("create", "update", "delete")))
+    console.print(table)
+    console.print(f"validate: ok; plan: {summary.total} to add, {summary.changes} to change, "
+                  f"{summary.deletes} to destroy; saved to {summary.plan_file}")
+
+
 @main.command()
 def doctor():
     """Check prerequisites (java, mvn, postgres, terraform, free ports, disk) and print the fix for each."""

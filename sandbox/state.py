@@ -77,8 +77,11 @@ class StateDir:
         except (json.JSONDecodeError, OSError):
             path.unlink(missing_ok=True)  # a torn write: treat as no record
             return None
-        raw["processes"] = [ProcessRecord(**p) for p in raw.get("processes", [])]
-        return ComponentRecord(**raw)
+        try:
+            raw["processes"] = [ProcessRecord(**p) for p in raw.get("processes", [])]
+            return ComponentRecord(**raw)
+        except TypeError:  # not a component record (written by an older or other version)
+            return None
 
     def remove(self, name: str) -> None:
         (self.records_dir / f"{name}.json").unlink(missing_ok=True)

@@ -49,7 +49,7 @@ class Terraform(Component):
 
     @property
     def record_file(self) -> Path:
-        return self.state.records_dir / "terraform.json"
+        return self.state.records_dir / "terraform-apply.json"
 
     def binary(self) -> str | None:
         configured = self.settings.terraform.binary

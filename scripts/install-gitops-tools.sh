@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install the pinned GitOps tools into .cache/bin (git-ignored), from the Go module proxy only.
+#
+#   scripts/install-gitops-tools.sh            # kustomize, kube-score, gitops-validate
+#   scripts/install-gitops-tools.sh k6 k3d      # also the optional ones (or: all)
+#
+# Every tool is a Go module built with `go install module@version` (GOBIN=.cache/bin); the
+# validator is this repository's own Go module under tools/gitops-validate. Already installed
+# tools at the pinned version are skipped (a stamp file records the version).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${GITOPS_TOOLS_BIN:-$ROOT/.cache/bin}"
+mkdir -p "$BIN"
+export GOBIN="$BIN"
+
+# name|module@version — bump versions here only.
+declare -A TOOLS=(
+  [kustomize]="sigs.k8s.io/kustomize/kustomize/v5@v5.8.3"
+  [kube-score]="github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
+  [k6]="go.k6.io/k6@v1.8.1"
+  [k3d]="github.com/k3d-io/k3d/v5@v5.8.3"
+)
+DEFAULT=(kustomize kube-score gitops-validate)
+
+command -v go >/dev/null || { echo "go is required (Debian: apt-get install golang-go, or a Go toolchain >= 1.24)" >&2; exit 1; }
+
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=("${DEFAULT[@]}")
+[ "${want[0]}" = all ] && want=("${DEFAULT[@]}" k6 k3d)
+
+install_one() {
+  local name=$1 stamp="$BIN/.$1.version" spec start
+  if [ "$name" = gitops-validate ]; then
+    # our own module: rebuild when its sources change
+    spec="local:$(cat "$ROOT"/tools/gitops-validate/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)"
+  else
+    spec="${TOOLS[$name]:?unknown tool $name (known: ${!TOOLS[*]} gitops-validate)}"
+  fi
+  if [ -x "$BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$spec" ]; then
+    echo "ok       $name ($spec)"; return
+  fi
+  start=$(date +%s)
+  echo "building $name ($spec) ..."
+  if [ "$name" = gitops-validate ]; then
+    (cd "$ROOT/tools/gitops-validate" && go build -o "$BIN/gitops-validate" .)
+  else
+    go install "$spec"
+  fi
+  echo "$spec" > "$stamp"
+  echo "built    $name in $(( $(date +%s) - start ))s"
+}
+
+for t in "${want[@]}"; do install_one "$t"; done
