@@ -14,12 +14,13 @@ BIN="${GITOPS_TOOLS_BIN:-$ROOT/.cache/bin}"
 mkdir -p "$BIN"
 export GOBIN="$BIN"
 
-# name|module@version — bump versions here only.
+# name -> module@version; bump versions here only. Each needs a `go` directive <= the local Go
+# toolchain (GOTOOLCHAIN=local): kustomize v5.8.3 already requires Go 1.27, so v5.8.2 it is.
 declare -A TOOLS=(
-  [kustomize]="sigs.k8s.io/kustomize/kustomize/v5@v5.8.3"
+  [kustomize]="sigs.k8s.io/kustomize/kustomize/v5@v5.8.2"
   [kube-score]="github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
   [k6]="go.k6.io/k6@v1.8.1"
-  [k3d]="github.com/k3d-io/k3d/v5@v5.8.3"
+  [k3d]="github.com/k3d-io/k3d/v5@v5.8.3"   # the module proxy reachable here answers 403 for k3d
 )
 DEFAULT=(kustomize kube-score gitops-validate)
 

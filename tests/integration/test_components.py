@@ -173,13 +173,13 @@ def test_flink_cluster_has_a_taskmanager_and_the_kafka_connector(sandbox_env):
     assert any(j.endswith(f"-{flink_minor}.jar") for j in jars), "connector must match the Flink version"
 
 
-@pytest.mark.parametrize("fmt", ["json"])
-def test_status_reports_every_component_healthy_with_memory(sandbox_env, fmt):
+def test_status_reports_every_component_healthy_with_memory(sandbox_env):
     from tests.integration.conftest import status_json
 
     rows = {r["component"]: r for r in status_json()}
     assert {"aws", "kafka", "postgres", "gcs", "flink"} <= {n for n, r in rows.items() if r["kind"] == "infra"}
     for row in rows.values():
         assert row["healthy"], row
-        assert row["rss_bytes"] > 0 and row["uptime_s"] > 0 and row["pids"]
+        if row["kind"] != "task":
+            assert row["rss_bytes"] > 0 and row["uptime_s"] > 0 and row["pids"], row
     assert len(rows["flink"]["pids"]) == 2  # JobManager + TaskManager

@@ -4,8 +4,21 @@ from sandbox import components
 from sandbox.errors import SandboxError
 
 
-def test_all_five_native_components():
-    assert components.component_names() == ["aws", "kafka", "postgres", "gcs", "flink"]
+def test_infra_then_tasks_then_services_and_the_job():
+    names = components.component_names()
+    assert names[:5] == ["aws", "kafka", "postgres", "gcs", "flink"]
+    assert [components.tier(n) for n in names[:5]] == [0] * 5
+    assert components.tier("terraform") == 1
+    for name in ("frontend", "booking-service", "booking-consumer", "event-catalog", "user-service", "analytics"):
+        assert components.tier(name) == 2
+
+
+def test_every_service_folder_is_run_by_the_sandbox():
+    from sandbox.components.service import SERVICES_DIR
+
+    folders = {p.name for p in SERVICES_DIR.iterdir() if (p / "Dockerfile").exists()}
+    lambdas = {"ticket-generator"}  # deployed by terraform as a Lambda, not a process
+    assert folders - lambdas == {n for n in components.component_names() if components.tier(n) == 2} - {"analytics"}
 
 
 def test_only_keeps_registry_order():

@@ -1,0 +1,75 @@
+"""A ticket-booking service as a container built from services/<svc>/Dockerfile (`make images` tags
+it `sandbox-local/<svc>:dev`; setting `docker.images.<svc>` overrides). It gets the endpoints as
+seen from inside the sandbox network (`kafka:9092`, `postgres:5432`, `http://aws:4566`, other
+services by name) plus the Terraform outputs, listens on its native port, and the host reaches it
+at 127.0.0.1:<same port>. The schema step (`migrate`) runs first in a one-off container."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from sandbox.components import service as native
+from sandbox.components.docker.base import (ContainerComponent, ContainerSpec, client, docker_settings,
+                                            _remove)
+from sandbox.errors import SandboxError
+
+
+class Service(ContainerComponent, native.Service):
+    def __init__(self, spec: native.ServiceSpec, settings, state):
+        super().__init__(spec, settings, state)
+        self.image_key = spec.name
+
+    @property
+    def image(self) -> str:
+        return docker_settings(self.settings)["images"].get(self.spec.name) or f"sandbox-local/{self.spec.name}:dev"
+
+    def _container_env(self) -> dict[str, str]:
+        from sandbox.components.docker import DOCKER_INFRA
+        from sandbox.services import SERVICES
+
+        env: dict[str, str] = {}
+        try:  # Terraform outputs (table, bucket and function names), if a Terraform apply ran
+            from sandbox.components.terraform import Terraform
+
+            env.update(Terraform(self.settings, self.state).env())
+        except Exception:
+            pass
+        for name, target in DOCKER_INFRA.items():
+            module, _, cls = target.partition(":")
+            env.update(getattr(import_module(module), cls)(self.settings, self.state).network_env())
+        for spec in SERVICES:
+            if spec.url_env:
+                env[spec.url_env] = f"http://{spec.name}:{getattr(self.settings.ports, spec.port_name)}"
+        return {**env, **self.spec.extra_env, "PORT": str(self.port), "HOST": "0.0.0.0"}
+
+    def prepare(self) -> None:
+        """Run the idempotent schema step in a one-off container on the sandbox network."""
+        if not self.spec.migrate:
+            return
+        network = self.ensure_network()
+        container = client().containers.create(self.image, list(self.spec.migrate), environment=self._container_env(),
+                                               labels=self.labels("migrate"), network=network.name)
+        try:
+            container.start()
+            result = container.wait(timeout=120)
+            if result.get("StatusCode") != 0:
+                last = container.logs(tail=3).decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+                raise SandboxError(f"{self.name} migration failed: {last[0][:300]}", f"see `sandbox logs {self.name}`")
+        finally:
+            _remove(container)
+
+    def container_specs(self) -> list[ContainerSpec]:
+        return [ContainerSpec(self.spec.name, self.image, env=self._container_env(), ports={self.port: self.port})]
+
+    def network_env(self) -> dict[str, str]:
+        return {self.spec.url_env: f"http://{self.spec.name}:{self.port}"} if self.spec.url_env else {}
+
+
+def service(name: str):
+    """A factory (settings, state) -> Service for the service called `name`."""
+    from functools import partial
+
+    from sandbox.services import SERVICES
+
+    spec = next(s for s in SERVICES if s.name == name)
+    return partial(Service, spec)

@@ -1,0 +1,140 @@
+"""Fault-test machinery: a bounded stream of bookings, status evidence, and the queue check."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+from scenarios.lib.checkers import QueueResult, check_queue, unseen
+from scenarios.lib.clients import Api, BookingAttempt
+
+
+class BookingStream:
+    """``workers`` threads each booking with fresh Idempotency-Keys until stopped or ``max_n``
+    attempts in total; 503/502/504 and connection errors are retried with the same key."""
+
+    def __init__(self, endpoints: dict, event_id: int, tag: str, workers: int = 4, max_n: int = 600,
+                 pace_s: float = 0.02) -> None:
+        self.endpoints, self.event_id, self.tag = endpoints, event_id, tag
+        self.workers, self.max_n, self.pace_s = workers, max_n, pace_s
+        self.attempts: list[BookingAttempt] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _run(self, n: int) -> None:
+        api = Api(self.endpoints, timeout=6)
+        i = 0
+        while not self._stop.is_set():
+            with self._lock:
+                if len(self.attempts) >= self.max_n:
+                    return
+            body = {"event_id": self.event_id, "user_id": f"{self.tag}-w{n}-{i}", "ticket_count": 1 + i % 3}
+            attempt = api.book(body, key=f"{self.tag}-{uuid.uuid4().hex}", tries=120, deadline_s=45, backoff=0.25)
+            with self._lock:
+                self.attempts.append(attempt)
+            i += 1
+            time.sleep(self.pace_s)
+
+    def start(self) -> "BookingStream":
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(self.workers)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self, join_s: float = 60) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + join_s
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    def accepted_ids(self) -> set[str]:
+        with self._lock:
+            return {a.booking_id for a in self.attempts if a.accepted}
+
+    def as_checker_input(self) -> list[dict]:
+        with self._lock:
+            return [{"booking_id": a.booking_id, "accepted": a.accepted, "booking_ids": sorted(a.ids)}
+                    for a in self.attempts]
+
+
+class UnseenSampler:
+    """Samples 'accepted but not yet in `bookings`' every 0.5 s while the fault runs (bounded)."""
+
+    def __init__(self, db, event_id: int, stream: BookingStream, max_samples: int = 600) -> None:
+        self.db, self.event_id, self.stream, self.max_samples = db, event_id, stream, max_samples
+        self.series: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        for _ in range(self.max_samples):
+            if self._stop.wait(0.5):
+                return
+            accepted = self.stream.accepted_ids()
+            try:
+                observed = {r[0] for r in self.db.bookings_for_event(self.event_id)}
+            except Exception:  # database down: the sample is simply missing
+                continue
+            self.series.append(unseen(accepted, observed))
+
+    def start(self) -> "UnseenSampler":
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[int]:
+        self._stop.set()
+        self._thread.join(10)
+        return list(self.series)
+
+
+def wait_dead(target, component: str, deadline_s: float = 15) -> dict:
+    """Poll status until it reports ``component`` unhealthy; return the evidence."""
+    stop = time.monotonic() + deadline_s
+    snap = target.status()
+    while (snap.ok or snap.healthy(component)) and time.monotonic() < stop:
+        time.sleep(0.2)
+        snap = target.status()
+    return {"status_ok": snap.ok, "component_healthy": snap.healthy(component),
+            "state": snap.rows.get(component, {}).get("state"), "health": snap.rows.get(component, {}).get("health")}
+
+
+def settle(db, event_id: int, accepted: set[str], deadline_s: float = 60) -> list[int]:
+    """Poll `bookings` until every accepted id is recorded (bounded); the unseen count over time."""
+    series: list[int] = []
+    stop = time.monotonic() + deadline_s
+    while True:
+        try:
+            observed = {r[0] for r in db.bookings_for_event(event_id)}
+            series.append(unseen(accepted, observed))
+            if series[-1] == 0 or time.monotonic() > stop:
+                return series
+        except Exception:  # database still coming back
+            if time.monotonic() > stop:
+                return series
+        time.sleep(0.5)
+
+
+def status_messages(kafka, before: dict[int, int], event_id: int) -> list[dict]:
+    after = kafka.end_offsets("booking-status")
+    out = []
+    for m in kafka.read_range("booking-status", before, after):
+        try:
+            value = json.loads(m["value"])
+        except (TypeError, ValueError):
+            continue
+        if value.get("event_id") == event_id:
+            out.append(value)
+    return out
+
+
+def final_check(db, kafka, stream: BookingStream, event_id: int, status_before: dict[int, int],
+                series_during: list[int]) -> QueueResult:
+    accepted = stream.accepted_ids()
+    series = series_during + settle(db, event_id, accepted)
+    time.sleep(1.0)  # let the outbox relay the last statuses
+    capacity, available = db.event(event_id)
+    return check_queue(stream.as_checker_input(), db.bookings_for_event(event_id), capacity, available,
+                       status_messages(kafka, status_before, event_id), series)

@@ -1,0 +1,61 @@
+"""Summary of a scenario run: a rich table on the terminal and `reports/scenarios.json`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+
+_RESULTS: dict[str, dict] = {}
+
+
+def collect(report) -> None:
+    """Called for every setup/call/teardown report (on the xdist controller too)."""
+    entry = _RESULTS.setdefault(report.nodeid, {"scenario": report.nodeid, "result": "passed", "duration": 0.0,
+                                                "worker": getattr(report, "node", None) and
+                                                getattr(report.node, "gateway", None) and report.node.gateway.id,
+                                                "properties": {}})
+    entry["duration"] = round(entry["duration"] + report.duration, 2)
+    for key, value in report.user_properties:
+        entry["properties"][key] = value
+    if report.failed:
+        entry["result"] = "failed" if report.when == "call" else "error"
+        entry["message"] = str(report.longrepr)[-2000:]
+    elif report.skipped and entry["result"] == "passed":
+        entry["result"] = "skipped"
+        entry["message"] = str(report.longrepr)[-500:]
+
+
+def finish(terminalreporter, config, target: str, path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    info = dict(getattr(config, "_scenario", {}))
+    if "wall_seconds" not in info and "started_at" in info:
+        info["wall_seconds"] = round(time.time() - info["started_at"], 1)
+    rows = sorted(_RESULTS.values(), key=lambda r: r["scenario"])
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["result"]] = counts.get(r["result"], 0) + 1
+    table = Table(title=f"scenarios on {target}", title_justify="left")
+    for column in ("scenario", "result", "duration"):
+        table.add_column(column, justify="right" if column == "duration" else "left")
+    for r in rows:
+        style = {"passed": "green", "skipped": "yellow"}.get(r["result"], "red")
+        table.add_row(r["scenario"].split("::", 1)[-1] if "::" in r["scenario"] else r["scenario"],
+                      f"[{style}]{r['result']}[/]", f"{r['duration']:.1f}s")
+    buf = io.StringIO()
+    console = Console(file=buf, width=110, force_terminal=terminalreporter.isatty)
+    console.print(table)
+    console.print(f"{counts} · target up/reuse {info.get('up_seconds')}s · wall {info.get('wall_seconds')}s · "
+                  f"load {os.getloadavg()[0]:.2f}")
+    terminalreporter.write(buf.getvalue())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"target": target, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "wall_seconds": info.get("wall_seconds"), "up_seconds": info.get("up_seconds"),
+           "down_seconds": info.get("down_seconds"), "started_target": info.get("started_target"),
+           "loadavg": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
+           "counts": counts, "scenarios": rows}
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    terminalreporter.write_line(f"scenario report: {path}")

@@ -1,0 +1,55 @@
+"""The interface every scenario target implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class UnsupportedFault(Exception):
+    """The target cannot inject this fault (the test is skipped, saying so)."""
+
+
+@dataclass
+class StatusSnapshot:
+    """What the platform reports about its components right now."""
+
+    ok: bool                      # every started component healthy (the CLI's exit code 0)
+    rows: dict[str, dict]         # component -> {state, pids, healthy, health, ...}
+
+    def healthy(self, component: str) -> bool:
+        return bool(self.rows.get(component, {}).get("healthy"))
+
+
+class Target:
+    """A running ticket-booking system the scenarios talk to."""
+
+    name = "abstract"
+
+    def ensure_up(self) -> bool:
+        """Bring the system up or reuse a healthy one; True if this call started it."""
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        """Stop what :meth:`ensure_up` started."""
+
+    def endpoints(self) -> dict[str, str]:
+        """FRONTEND_URL, EVENT_SERVICE_URL, KAFKA_BROKERS, DATABASE_URL, ... (the `sandbox env` names)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- faults
+    def kill(self, component: str, index: int = 0) -> int:
+        """kill -9 the process group of one process of ``component``; return its pid."""
+        raise UnsupportedFault(f"{self.name}: kill {component}")
+
+    def status(self) -> StatusSnapshot:
+        raise UnsupportedFault(f"{self.name}: status")
+
+    def heal(self) -> StatusSnapshot:
+        """Restart what is dead (``sandbox up``); return the status afterwards."""
+        raise UnsupportedFault(f"{self.name}: heal")
+
+    def stop_analytics_job(self) -> str:
+        raise UnsupportedFault(f"{self.name}: stop analytics job")
+
+    def start_analytics_job(self) -> str:
+        raise UnsupportedFault(f"{self.name}: start analytics job")

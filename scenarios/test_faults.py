@@ -1,0 +1,129 @@
+"""Flow 5: faults lose and duplicate nothing. Each test runs alone (exclusive lock on what it
+disturbs, xdist group 'faults'), injects one fault on loopback processes only, heals with the
+target (`sandbox up`), and checks the history like Jepsen's queue workload (lib/checkers.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from scenarios.lib import analytics as A
+from scenarios.lib.clients import AnalyticsReader
+from scenarios.lib.faults import BookingStream, UnseenSampler, final_check, wait_dead
+
+pytestmark = pytest.mark.validated("sandbox")
+
+
+def _booking_fault(component, target, endpoints, db, kafka, new_event, uid, record_property,
+                   index=0, outage_s=2.0, after_s=3.0):
+    event = new_event(1_000_000)
+    status_before = kafka.end_offsets("booking-status")
+    # ~25 bookings/s in total, bounded to 2,000 attempts; keeps going through the fault and after healing
+    stream = BookingStream(endpoints, event["id"], uid, workers=4, max_n=2000, pace_s=0.15).start()
+    sampler = UnseenSampler(db, event["id"], stream).start()
+    series: list[int] = []
+    try:
+        time.sleep(2.0)  # bookings flowing
+        accepted_before = len(stream.accepted_ids())
+        t0 = time.monotonic()
+        pid = target.kill(component, index)
+        dead = wait_dead(target, component)
+        time.sleep(max(0.0, outage_s - (time.monotonic() - t0)))
+        healed = target.heal()
+        heal_s = time.monotonic() - t0
+        time.sleep(after_s)  # bookings keep flowing after healing
+    finally:
+        stream.stop()
+        series = sampler.stop()
+    result = final_check(db, kafka, stream, event["id"], status_before, series)
+    measured = {**result.as_dict(), "killed_pid": pid, "accepted_before_fault": accepted_before,
+                "status_after_kill": dead, "healed_ok": healed.ok, "fault_to_healed_s": round(heal_s, 1),
+                "http_statuses": _status_histogram(stream)}
+    record_property("checker", measured)
+    print(f"{component} checker: {measured}")
+    assert not dead["status_ok"] and not dead["component_healthy"], f"status never showed {component} dead: {dead}"
+    assert healed.ok, {c: r["health"] for c, r in healed.rows.items() if not r["healthy"]}
+    assert result.accepted > accepted_before > 0
+    assert result.valid, measured
+
+
+def _status_histogram(stream) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for a in stream.attempts:
+        for s in a.statuses:
+            out[str(s)] = out.get(str(s), 0) + 1
+    return out
+
+
+@pytest.mark.fault("kafka")
+def test_kafka_broker_killed_during_bookings(target, endpoints, db, kafka, new_event, uid, record_property):
+    _booking_fault("kafka", target, endpoints, db, kafka, new_event, uid, record_property)
+
+
+@pytest.mark.fault("postgres")
+def test_postgres_killed_during_bookings(target, endpoints, db, kafka, new_event, uid, record_property):
+    _booking_fault("postgres", target, endpoints, db, kafka, new_event, uid, record_property)
+
+
+@pytest.mark.fault("booking-consumer")
+def test_booking_consumer_killed_mid_batch(target, endpoints, db, kafka, new_event, uid, record_property):
+    _booking_fault("booking-consumer", target, endpoints, db, kafka, new_event, uid, record_property,
+                   outage_s=0.0, after_s=2.0)
+
+
+@pytest.mark.fault("flink")
+def test_flink_job_cancel_resubmit_and_taskmanager_kill_keep_window_totals(
+        target, kafka, new_event, uid, window_seconds, record_property):
+    size = window_seconds
+    eid = new_event(1_000_000)["id"]
+    reader = AnalyticsReader(kafka, {eid})
+    sent: list[dict] = []
+    evidence: dict = {}
+
+    def send(counts, tag):
+        batch = A.bookings_now(eid, counts, f"{uid}-{tag}")
+        A.produce(kafka, batch)
+        sent.extend(batch)
+
+    try:
+        reader.poll(1.0)
+        A.wait_for_fresh_window(size, need=size * 0.6)
+        send([1, 2, 3], "before-cancel")
+        t0 = time.monotonic()
+        evidence["cancel"] = target.stop_analytics_job()          # with a savepoint
+        evidence["cancel_s"] = round(time.monotonic() - t0, 1)
+        send([4, 5], "while-cancelled")
+        snap = target.status()
+        evidence["status_while_cancelled"] = {"ok": snap.ok, "analytics_healthy": snap.healthy("analytics")}
+        t0 = time.monotonic()
+        evidence["submit"] = target.start_analytics_job()         # resumes from the savepoint
+        evidence["submit_s"] = round(time.monotonic() - t0, 1)
+        send([1, 1], "after-resubmit")
+
+        t0 = time.monotonic()
+        evidence["killed_taskmanager"] = target.kill("flink", 1)
+        dead = wait_dead(target, "flink")
+        send([2, 2, 2], "taskmanager-dead")
+        healed = target.heal()
+        evidence["taskmanager_heal_s"] = round(time.monotonic() - t0, 1)
+        send([3], "after-heal")
+
+        expected = A.expected_results(sent, size)
+        reader.wait_for(expected, deadline_s=size + 60)
+        actual = A.actual_results(reader, {eid})
+        conflicting = {str(k): v for k, v in reader.history.items() if len(set(v)) > 1}
+        measured = {"expected": {f"{k[1]}": v for k, v in expected.items()},
+                    "actual": {f"{k[1]}": v for k, v in actual.items()},
+                    "raw_results": reader.raw_count, "conflicting_windows": conflicting,
+                    "lost_windows": len(set(expected) - set(actual)), "status_after_tm_kill": dead,
+                    "healed_ok": healed.ok, **evidence}
+    finally:
+        reader.close()
+    record_property("checker", measured)
+    print(f"flink checker: {measured}")
+    assert not evidence["status_while_cancelled"]["ok"] and not evidence["status_while_cancelled"]["analytics_healthy"]
+    assert not dead["status_ok"] and not dead["component_healthy"], dead
+    assert healed.ok, {c: r["health"] for c, r in healed.rows.items() if not r["healthy"]}
+    assert not conflicting
+    assert actual == expected
