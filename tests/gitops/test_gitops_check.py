@@ -24,12 +24,12 @@ def test_validator_rejects_unknown_fields(tmp_path):
         pytest.skip("gitops-validate not installed: run scripts/install-gitops-tools.sh")
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dep}\n"
         "spec:\n  replica: 2\n  selector: {matchLabels: {a: b}}\n"
         "  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: c, image: i:1}]}\n"
-        "---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: y}\n"
+        "---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: app}\n"
         "spec: {destination: {server: s}, source: {repoURL: r, pathh: p}}\n"
-        "---\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: z}\n"
+        "---\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: sm}\n"
         "spec: {selector: {}, endpoints: [{port: http, interval: 15}]}\n"
     )
     proc = subprocess.run([validator, str(bad)], capture_output=True, text=True)
