@@ -93,6 +93,8 @@ def up(only):
 
 
 def _endpoint(comp) -> str:
+    if getattr(comp, "url", None) and comp.port:
+        return comp.url
     return ", ".join(f"127.0.0.1:{port}" for port in comp.ports.values())
 
 

@@ -56,6 +56,12 @@ class ImageSpec:
     build_args: dict[str, str] = field(default_factory=dict)
 
 
+def _host_python_312() -> Path:
+    """A host CPython >= 3.12 to carry into the LocalStack stand-in (localstack-core 4.14 needs it)."""
+    candidates = sorted(Path.home().glob(".pyenv/versions/3.1[23].*"), reverse=True)
+    return candidates[0] if candidates else Path("/opt/python3.12-missing")
+
+
 def _pyflink_home() -> Path:
     import pyflink
 
@@ -77,7 +83,8 @@ def specs(cache_dir: Path = PROJECT_ROOT / ".cache") -> dict[str, ImageSpec]:
         ImageSpec("postgres", "sandbox-local/postgres:15", BASE_TAG),
         ImageSpec("kafka", "sandbox-local/redpanda:kafka-3.9.1", JAVA_TAG, {"jars": jars / "kafka"}),
         ImageSpec("gcs", "sandbox-local/fake-gcs-server:gcp-storage-emulator", PYTHON_TAG),
-        ImageSpec("localstack", "sandbox-local/localstack:4.14.0", PYTHON_TAG),
+        ImageSpec("localstack", "sandbox-local/localstack:4.14.0", PYTHON_TAG,
+                  build_args={"PYTHON_PREFIX": str(_host_python_312())}),
         ImageSpec("flink", "sandbox-local/flink:1.19.3", JAVA_TAG, {"connectors": jars / "flink"}),
     ]
     services = [
@@ -182,6 +189,14 @@ def _prepare_context(spec: ImageSpec) -> Path:
         (ctx / "extra-ca").mkdir()
         for cert in sorted(EXTRA_CA_DIR.glob("*.crt")):
             shutil.copy(cert, ctx / "extra-ca" / cert.name)
+    if spec.name == "localstack":
+        prefix = Path(spec.build_args["PYTHON_PREFIX"])
+        if not (prefix / "bin" / "python3").exists():
+            raise SandboxError("the LocalStack stand-in needs a CPython >= 3.12 on the host (~/.pyenv/versions/3.12.x)",
+                               "pyenv install 3.13 (or build only the other images)")
+        keep_pip = lambda folder, names: [n for n in names if (folder.endswith("site-packages") and n != "pip"
+                                                              and not n.startswith("pip-")) or n in ("test", "__pycache__")]
+        shutil.copytree(prefix, ctx / "python", symlinks=True, ignore=keep_pip)
     if spec.name == "flink":
         home = _pyflink_home()
         for sub in ("bin", "lib", "opt", "plugins", "conf"):

@@ -151,6 +151,11 @@ class Sandbox:
             progress(comp.name, "checking")
             alive = [p for p in record.processes if process.is_running(p)]
             expected = {s.role for s in comp.processes()} if alive else set()
+            for extra in [p for p in alive if p.role not in expected]:  # scaled down
+                process.stop_group(extra.pid, sig=comp.stop_signal)
+                alive.remove(extra)
+                record.processes.remove(extra)
+                self.state.save(record)
             if alive and {p.role for p in alive} == expected:
                 health = self._health(comp, record)
                 if not health.ok:  # maybe still starting after a killed `up`
@@ -263,7 +268,7 @@ class Sandbox:
 
     def _status_one(self, comp: Component) -> Status:
         status = self._status_of(comp)
-        status.kind = ("infra", "task", "service")[self._tier(comp)]
+        status.kind = ("infra", "task", "app", "service")[self._tier(comp)]
         return status
 
     def _status_of(self, comp: Component) -> Status:

@@ -32,6 +32,7 @@ class Ports(Section):
     event_catalog: int = 8002
     user_service: int = 8003
     booking_consumer: int = 8004
+    replica_base: int = 18000  # private ports of service replicas, 20 per service
 
     @field_validator("*")
     @classmethod
@@ -102,6 +103,8 @@ class Settings(BaseSettings):
 
     def port_setting(self, port_name: str) -> str:
         """How a user changes a port: the toml key and the env var."""
+        if port_name.startswith("replica_"):
+            port_name = "replica_base"
         return f"ports.{port_name} in sandbox.toml or SANDBOX_PORTS__{port_name.upper()}"
 
 

@@ -12,9 +12,7 @@ and a summary (table + `reports/scenarios.json`).
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -59,10 +57,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("faults"))
 
 
-def _needs_target(session) -> bool:
-    return not all(i.get_closest_marker("pure") for i in getattr(session, "items", []) or [None] if i)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
     """Controller only: bring the target up before any worker starts (xdist starts them later)."""
@@ -83,7 +77,11 @@ def pytest_sessionfinish(session, exitstatus):
     info = config._scenario
     if info["started_target"] and os.environ.get("SCENARIO_KEEP") != "1":
         t0 = time.monotonic()
-        get_target(TARGET_NAME).teardown()
+        try:
+            get_target(TARGET_NAME).teardown()
+        except Exception as exc:  # keep the report; say so loudly and fail the run
+            info["teardown_error"] = str(exc)[-1500:]
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         info["down_seconds"] = round(time.monotonic() - t0, 1)
     info["wall_seconds"] = round(time.time() - info["started_at"], 1)
 

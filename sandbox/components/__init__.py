@@ -1,7 +1,8 @@
 """Component registry: name -> factory, per runtime, in start tiers.
 
 Tier 0 are the emulated cloud pieces, tier 1 one-shot tasks that need them (the Terraform apply),
-tier 2 the ticket-booking services and the Flink analytics job. `up` starts tier by tier, in parallel within a
+tier 2 the gateway and the Flink analytics job, tier 3 the ticket-booking services rendered from
+the GitOps overlay. `up` starts tier by tier, in parallel within a
 tier. Imports are lazy so that `sandbox env` does not pay for clients it does not use.
 """
 
@@ -22,18 +23,22 @@ NATIVE_INFRA = {
 NATIVE_TASKS: dict[str, str] = {
     "terraform": "sandbox.components.terraform:Terraform",
 }
-# tier 2, beside the services: the Flink job needs only tier 0
+# tier 2: the gateway (Services in front of replicas) must listen before the services start,
+# since they reach each other through it; the Flink job needs only tier 0
 NATIVE_APPS: dict[str, str] = {
+    "gateway": "sandbox.components.gateway:Gateway",
     "analytics": "sandbox.components.analytics:Analytics",
 }
 
 RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS, NATIVE_APPS)}
 
 
-def _service_specs():
-    from sandbox.services import SERVICES
+def _workloads():
+    """The Deployments of gitops/overlays/sandbox (the services' single source)."""
+    from sandbox.manifests import workloads
+    from sandbox.settings import settings
 
-    return SERVICES
+    return workloads(settings().cache_dir / "gitops")
 
 
 def _registry(runtime: str) -> dict[str, tuple[int, object]]:
@@ -44,8 +49,8 @@ def _registry(runtime: str) -> dict[str, tuple[int, object]]:
     entries: dict[str, tuple[int, object]] = {name: (0, path) for name, path in infra.items()}
     entries.update({name: (1, path) for name, path in tasks.items()})
     entries.update({name: (2, path) for name, path in apps.items()})
-    for spec in _service_specs():
-        entries[spec.name] = (2, spec)
+    for slot, workload in enumerate(_workloads()):
+        entries[workload.name] = (3, (workload, slot))
     return entries
 
 
@@ -75,6 +80,6 @@ def load(name: str, runtime: str = "native"):
     if not isinstance(target, str):
         from sandbox.components.service import Service
 
-        return partial(Service, target)
+        return partial(Service, *target)
     module_name, _, class_name = target.partition(":")
     return getattr(import_module(module_name), class_name)

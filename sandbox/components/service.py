@@ -1,91 +1,142 @@
-"""A ticket-booking service run as a supervised process from its own folder under services/.
+"""A Deployment of the GitOps `sandbox` overlay run as supervised processes: one process per
+replica, each on a private port, behind the gateway (the Service) on the Deployment's port.
 
-It gets the whole `sandbox env` (endpoints, Terraform outputs, other services' URLs) plus PORT,
-exactly what the Kubernetes ConfigMaps give it in a cluster. Health is its `/ready` endpoint.
+Each replica gets the env the overlay's ConfigMaps/Secrets give its pod, with every endpoint
+replaced by the sandbox's own (`sandbox env`), plus PORT and HOST=127.0.0.1 — no service code
+knows it runs in the sandbox. Migrations (the Deployment's initContainers) run before start.
+The replica count is the Deployment's, or the HPA's current decision (see sandbox/hpa.py).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.components.base import Component, Health, ProcessSpec
 from sandbox.errors import SandboxError
+from sandbox.manifests import Workload
 from sandbox.settings import PROJECT_ROOT
 
 SERVICES_DIR = PROJECT_ROOT / "services"
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    name: str
-    command: tuple[str, ...]  # run with cwd services/<name>
-    port_name: str  # key of Settings.ports
-    url_env: str | None = None  # e.g. BOOKING_SERVICE_URL
-    migrate: tuple[str, ...] | None = None  # an idempotent schema step, run before start
-    extra_env: dict[str, str] = field(default_factory=dict)
+MAX_REPLICAS_PER_SERVICE = 20
 
 
 class Service(Component):
     restart_on_crash = True
-    depends_on = ("aws", "kafka", "postgres")
 
-    def __init__(self, spec: ServiceSpec, settings, state):
+    def __init__(self, workload: Workload, slot: int, settings, state):
         super().__init__(settings, state)
-        self.spec = spec
-        self.name = spec.name
-        self.port_name = spec.port_name
+        self.workload = workload
+        self.slot = slot  # index among the workloads: picks this service's block of replica ports
+        self.name = workload.name
+        self.port_name = workload.name.replace("-", "_")
 
     @property
     def folder(self) -> Path:
-        return SERVICES_DIR / self.spec.name
+        return SERVICES_DIR / self.name
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _env(self) -> dict[str, str]:
+    @property
+    def ports(self) -> dict[str, int]:
+        """The ports this component's processes bind: its replicas' (the gateway holds `port`)."""
+        return {f"replica_{i}": self.replica_port(i) for i in range(self.replicas())}
+
+    def replica_port(self, index: int) -> int:
+        return self.settings.ports.replica_base + MAX_REPLICAS_PER_SERVICE * self.slot + index
+
+    # ------------------------------------------------------------ replicas (HPA decisions)
+    @property
+    def replicas_file(self) -> Path:
+        return self.state.records_dir / "replicas.json"
+
+    def replicas(self) -> int:
+        try:
+            wanted = json.loads(self.replicas_file.read_text()).get(self.name)
+        except (FileNotFoundError, json.JSONDecodeError):
+            wanted = None
+        wanted = wanted or self.workload.min_replicas
+        return max(self.workload.min_replicas, min(self.workload.max_replicas, wanted))
+
+    def set_replicas(self, count: int) -> None:
+        try:
+            current = json.loads(self.replicas_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            current = {}
+        current[self.name] = count
+        self.replicas_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.replicas_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(current))
+        tmp.replace(self.replicas_file)
+
+    # ------------------------------------------------------------ component protocol
+    def _env(self, port: int) -> dict[str, str]:
         from sandbox.orchestrator import Sandbox
 
-        env = Sandbox(self.settings).env()
-        pythonpath = [str(self.folder), str(SERVICES_DIR / "common")]
-        return {**env, **self.spec.extra_env, "PORT": str(self.port), "HOST": "127.0.0.1",
-                "PYTHONPATH": ":".join(pythonpath), "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
+        env = {**self.workload.env, **Sandbox(self.settings).env()}
+        return {**env, "PORT": str(port), "HOST": "127.0.0.1",
+                "PYTHONPATH": f"{self.folder}:{SERVICES_DIR / 'common'}",
+                "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(port))}
 
-    @property
-    def metrics_dir(self) -> Path:
-        """prometheus-client's multiprocess files, so /metrics adds up every gunicorn worker."""
-        return self.data_dir / "prometheus"
+    def metrics_dir(self, port: int) -> Path:
+        """prometheus-client's multiprocess files, so /metrics adds up a replica's workers."""
+        return self.data_dir / f"prometheus-{port}"
+
+    def check_prerequisites(self) -> None:
+        if not self.folder.is_dir():
+            raise SandboxError(f"{self.name}: no folder {self.folder} for the Deployment in gitops/",
+                               "add the service folder or remove the Deployment from gitops/base")
 
     def prepare(self) -> None:
-        import shutil
-
-        shutil.rmtree(self.metrics_dir, ignore_errors=True)
-        self.metrics_dir.mkdir(parents=True)
-        if not self.spec.migrate:
-            return
-        result = subprocess.run([*_python(self.spec.migrate)], cwd=self.folder, env=self._env(),
-                                capture_output=True, text=True, timeout=120)
-        if result.returncode != 0:
-            last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise SandboxError(f"{self.name} migration failed: {last[0][:300]}", f"see `sandbox logs {self.name}`")
+        for index in range(self.replicas()):
+            path = self.metrics_dir(self.replica_port(index))
+            if not path.exists():
+                path.mkdir(parents=True)
+        for command in self.workload.init_commands:  # initContainers: schema migrations
+            result = subprocess.run(_venv(command), cwd=self.folder, env=self._env(self.port),
+                                    capture_output=True, text=True, timeout=120)
+            with open(self.log_file, "a") as log:
+                log.write(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}")
+            if result.returncode != 0:
+                last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+                raise SandboxError(f"{self.name} init {' '.join(command)} failed: {last[0][:300]}",
+                                   f"see `sandbox logs {self.name}`")
 
     def processes(self) -> list[ProcessSpec]:
-        return [ProcessSpec("web", list(_python(self.spec.command)), env=self._env(), cwd=self.folder)]
+        command = _venv(self.workload.command)
+        return [ProcessSpec(f"replica-{i}", command, env=self._env(self.replica_port(i)), cwd=self.folder)
+                for i in range(self.replicas())]
 
     def health(self) -> Health:
         import requests
 
-        response = requests.get(f"{self.url}/ready", timeout=2)
-        return Health(response.ok, f"/ready {response.status_code}")
+        count = self.replicas()
+        ready = 0
+        for index in range(count):
+            try:
+                url = f"http://127.0.0.1:{self.replica_port(index)}{self.workload.readiness_path}"
+                ready += requests.get(url, timeout=2).ok
+            except requests.RequestException:
+                pass
+        scaling = (f", HPA {self.workload.min_replicas}..{self.workload.max_replicas}"
+                   if self.workload.cpu_target else "")
+        return Health(ready == count, f"{ready}/{count} replicas ready{scaling}")
 
     def env(self) -> dict[str, str]:
-        return {self.spec.url_env: self.url} if self.spec.url_env else {}
+        """<NAME>_URL, plus every *_URL key of the overlay's ConfigMaps that points at this
+        service in the cluster (e.g. EVENT_SERVICE_URL=http://event-catalog:8002)."""
+        from urllib.parse import urlparse
+
+        aliases = [key for key, value in self.workload.env.items()
+                   if key.endswith("_URL") and urlparse(value).hostname == self.name]
+        return {key: self.url for key in [f"{self.name.upper().replace('-', '_')}_URL", *aliases]}
 
 
-def _python(command: tuple[str, ...]) -> list[str]:
+def _venv(command) -> list[str]:
     """Commands name venv tools (`gunicorn`, `python`); run them from this interpreter's venv."""
     bin_dir = Path(sys.executable).parent
     head, *rest = command

@@ -51,10 +51,13 @@ def finish(terminalreporter, config, target: str, path) -> None:
     console.print(f"{counts} · target up/reuse {info.get('up_seconds')}s · wall {info.get('wall_seconds')}s · "
                   f"load {os.getloadavg()[0]:.2f}")
     terminalreporter.write(buf.getvalue())
+    if info.get("teardown_error"):
+        terminalreporter.write_line(f"TEARDOWN FAILED (target left running): {info['teardown_error']}", red=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"target": target, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "wall_seconds": info.get("wall_seconds"), "up_seconds": info.get("up_seconds"),
-           "down_seconds": info.get("down_seconds"), "started_target": info.get("started_target"),
+           "down_seconds": info.get("down_seconds"), "teardown_error": info.get("teardown_error"),
+           "started_target": info.get("started_target"),
            "loadavg": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
            "counts": counts, "scenarios": rows}
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
