@@ -3,7 +3,7 @@ few seconds and keeps the results in `<state>/state/health.json`.
 
 Warm `sandbox up` and `sandbox status` read these results instead of importing five cloud SDKs,
 which is what keeps them well under a second. It restarts crashed *services* (as a
-Deployment would) but never infrastructure: a dead broker or database stays visible as dead until
+Deployment would) and runs the HPA emulation (sandbox/hpa.py), but never restarts infrastructure: a dead broker or database stays visible as dead until
 `sandbox up` heals it, so fault tests can observe it. It exits when nothing is running.
 """
 
@@ -55,10 +55,33 @@ def _check(sandbox, name: str) -> dict:
     return {"ok": ok, "detail": detail, "checked_at": started}
 
 
+def autoscale(sandbox, autoscaler) -> None:
+    """One HPA round over the autoscaled services (see sandbox/hpa.py)."""
+    from sandbox import hpa
+
+    decisions = []
+    for name in sandbox.names():
+        comp = sandbox.component(name)
+        if getattr(comp, "workload", None) is None:
+            continue
+        decision = autoscaler.evaluate(comp, sandbox.state.load(name))
+        if not decision:
+            continue
+        decisions.append(decision)
+        if decision.desired != decision.current and sandbox.scale(name, decision.desired):
+            print(f"{time.strftime('%H:%M:%S')} hpa {name}: {decision.current} -> {decision.desired} replicas "
+                  f"(cpu {decision.utilization}% of request, target {decision.target}%)", flush=True)
+    if decisions:
+        hpa.save(sandbox.state, decisions)
+
+
 def run() -> None:
+    from sandbox.hpa import Autoscaler
     from sandbox.orchestrator import Sandbox
 
     sandbox = Sandbox()
+    autoscaler = Autoscaler(sandbox.settings.hpa.stabilization_seconds)
+    last_autoscale = 0.0
     with ThreadPoolExecutor(max_workers=8) as pool:
         while True:
             names = [n for n in sandbox.names() if sandbox.state.load(n)]
@@ -66,6 +89,9 @@ def run() -> None:
                 return
             for name in sandbox.restart_crashed_services():
                 print(f"{time.strftime('%H:%M:%S')} restarted crashed service {name}", flush=True)
+            if time.monotonic() - last_autoscale >= sandbox.settings.hpa.period_seconds:
+                last_autoscale = time.monotonic()
+                autoscale(sandbox, autoscaler)
             results = dict(zip(names, pool.map(lambda n: _check(sandbox, n), names)))
             target = health_file(sandbox.state)
             tmp = target.with_suffix(f".tmp{os.getpid()}")

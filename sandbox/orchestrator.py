@@ -109,6 +109,17 @@ class Sandbox:
             return []
         return [c.name for c in crashed]
 
+    def scale(self, name: str, replicas: int) -> bool:
+        """Set a service's replica count and reconcile its processes; False if `up`/`down` runs."""
+        comp = self.component(name)
+        try:
+            with self.state.lock():
+                comp.set_replicas(replicas)
+                self._up_one(comp, lambda n, phase: None)
+        except SandboxError:
+            return False
+        return True
+
     def _tier(self, comp: Component) -> int:
         return components.tier(comp.name, self.settings.runtime)
 

@@ -67,6 +67,11 @@ class TerraformSettings(Section):
     plugin_mirror: str = "/opt/tf-plugins"
 
 
+class HpaSettings(Section):
+    period_seconds: float = Field(5, gt=0)
+    stabilization_seconds: float = Field(30, ge=0)
+
+
 class AnalyticsSettings(Section):
     window_seconds: int = Field(10, ge=1, le=3600)
 
@@ -93,6 +98,7 @@ class Settings(BaseSettings):
     gcs: GcsSettings = GcsSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
     terraform: TerraformSettings = TerraformSettings()
+    hpa: HpaSettings = HpaSettings()
 
     @classmethod
     def settings_customise_sources(

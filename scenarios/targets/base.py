@@ -37,8 +37,9 @@ class Target:
         raise NotImplementedError
 
     # ----------------------------------------------------------------- faults
-    def kill(self, component: str, index: int = 0) -> int:
-        """kill -9 the process group of one process of ``component``; return its pid."""
+    def kill(self, component: str, index: int | None = 0) -> list[int]:
+        """kill -9 the process group of process ``index`` of ``component`` (every one of its
+        processes/replicas when None); return the pids."""
         raise UnsupportedFault(f"{self.name}: kill {component}")
 
     def status(self) -> StatusSnapshot:

@@ -55,10 +55,12 @@ class SandboxTarget(Target):
         rows = json.loads(result.stdout)
         return StatusSnapshot(ok=result.returncode == 0, rows={r["component"]: r for r in rows})
 
-    def kill(self, component: str, index: int = 0) -> int:
-        pid = self.status().rows[component]["pids"][index]
-        os.killpg(pid, signal.SIGKILL)  # each sandbox process leads its own group
-        return pid
+    def kill(self, component: str, index: int | None = 0) -> list[int]:
+        pids = self.status().rows[component]["pids"]
+        chosen = pids if index is None else [pids[index]]
+        for pid in chosen:
+            os.killpg(pid, signal.SIGKILL)  # each sandbox process leads its own group
+        return chosen
 
     def heal(self) -> StatusSnapshot:
         cli("up", timeout=300)
