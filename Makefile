@@ -23,7 +23,11 @@ $(STAMP): pyproject.toml $(REQUIREMENTS)
 
 venv: system-deps $(STAMP) ## Create/update the virtualenv at .venv
 
+tools: ## Build the pinned Go tools (kustomize, kube-score, gitops-validate) into .cache/bin
+	scripts/install-gitops-tools.sh
+
 sandbox: venv ## Start (or heal) the whole sandbox
+	@scripts/install-gitops-tools.sh kustomize >/dev/null
 	$(BIN)/sandbox up
 
 down: venv ## Stop the sandbox (no orphan processes)
@@ -35,8 +39,11 @@ status: venv ## Show each component's state, health and memory
 doctor: venv ## Check prerequisites and print fixes
 	$(BIN)/sandbox doctor
 
-test: venv ## Run all tests: unit, then every suite against one real sandbox (scripts/test.sh)
+test: venv tools ## Run all tests: unit, then every suite against one real sandbox (scripts/test.sh)
 	scripts/test.sh
+
+gitops-check: tools ## kustomize build, offline schema validation and kube-score of gitops/
+	scripts/gitops-check.sh
 
 tf-check: venv ## terraform fmt/validate/test and the checkov gate on both roots
 	terraform/check.sh
@@ -47,4 +54,4 @@ bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
 clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 	-$(BIN)/sandbox down --wipe
 
-.PHONY: help system-deps venv sandbox down status doctor test tf-check bench clean
+.PHONY: help system-deps venv tools sandbox down status doctor test gitops-check tf-check bench clean

@@ -21,6 +21,7 @@ import psutil
 from sandbox import process
 
 TOLERANCE = 0.1
+INITIALIZATION = 15.0
 
 
 def desired_replicas(current: int, utilization: float, target: float, low: int, high: int) -> int:
@@ -54,10 +55,12 @@ class Autoscaler:
         if not workload.cpu_target or not record:
             return None
         now = time.monotonic()
-        sample = {p.pid: _group_cpu_seconds(p.pid) for p in record.processes if process.is_running(p)}
+        # like the HPA's CPU initialization period: a replica's start-up (imports, forking its
+        # workers) is not load, so replicas younger than INITIALIZATION seconds are not measured
+        settled = [p for p in record.processes if time.time() - p.create_time >= INITIALIZATION]
+        sample = {p.pid: _group_cpu_seconds(p.pid) for p in settled if process.is_running(p)}
         previous, since = self._cpu.get(service.name, ({}, now))
         self._cpu[service.name] = (sample, now)
-        # replicas present in both samples only: a new replica's start-up CPU is not load
         measured = [pid for pid in sample if pid in previous]
         if not measured or now <= since:
             return None

@@ -9,6 +9,9 @@ export PATH="$BIN:$PATH"
 echo "== unit tests"
 python -m pytest -n 2 tests/unit
 
+echo "== gitops: policy rules, offline checks (scripts/gitops-check.sh), k3d runtime units"
+python -m pytest tests/gitops
+
 was_running=0
 if sandbox status >/dev/null 2>&1; then was_running=1; fi
 stop_if_started() {

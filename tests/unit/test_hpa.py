@@ -26,6 +26,7 @@ def test_autoscaler_scales_up_at_once_and_down_after_the_window(monkeypatch):
     monkeypatch.setattr(hpa.time, "monotonic", lambda: clock["t"])
     monkeypatch.setattr(hpa, "_group_cpu_seconds", lambda pid: clock["cpu"] / len(record.processes))
     monkeypatch.setattr(hpa.process, "is_running", lambda record: True)
+    monkeypatch.setattr(hpa, "INITIALIZATION", 0)
     workload = Workload("svc", ("x",), {}, 8001, 2, 10, 70, 100)
     service = SimpleNamespace(name="svc", workload=workload)
     record = ComponentRecord("svc", 8001, 0, [ProcessRecord(f"replica-{i}", i + 1, 0) for i in range(2)])
@@ -46,3 +47,19 @@ def test_autoscaler_scales_up_at_once_and_down_after_the_window(monkeypatch):
     for _ in range(6):
         idle = step(5, 0.0)
     assert idle.desired == 2  # after the 30 s window
+
+
+def test_young_replicas_are_not_measured(monkeypatch):
+    from types import SimpleNamespace
+
+    from sandbox import hpa
+    from sandbox.manifests import Workload
+    from sandbox.state import ComponentRecord, ProcessRecord
+
+    monkeypatch.setattr(hpa, "_group_cpu_seconds", lambda pid: 1000.0)
+    monkeypatch.setattr(hpa.process, "is_running", lambda record: True)
+    workload = Workload("svc", ("x",), {}, 8001, 2, 10, 70, 100)
+    young = ComponentRecord("svc", 8001, 0, [ProcessRecord("replica-0", 1, hpa.time.time())])
+    scaler = hpa.Autoscaler()
+    assert scaler.evaluate(SimpleNamespace(name="svc", workload=workload), young) is None
+    assert scaler.evaluate(SimpleNamespace(name="svc", workload=workload), young) is None

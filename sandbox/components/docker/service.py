@@ -2,22 +2,57 @@
 it `sandbox-local/<svc>:dev`; setting `docker.images.<svc>` overrides). It gets the endpoints as
 seen from inside the sandbox network (`kafka:9092`, `postgres:5432`, `http://aws:4566`, other
 services by name) plus the Terraform outputs, listens on its native port, and the host reaches it
-at 127.0.0.1:<same port>. The schema step (`migrate`) runs first in a one-off container."""
+at 127.0.0.1:<same port>. The schema step (`migrate`) runs first in a one-off container. Health:
+its `/ready` endpoint, as for the native services."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 
-from sandbox.components import service as native
+from sandbox.components.base import Component, Health
 from sandbox.components.docker.base import (ContainerComponent, ContainerSpec, client, docker_settings,
                                             _remove)
 from sandbox.errors import SandboxError
 
 
-class Service(ContainerComponent, native.Service):
-    def __init__(self, spec: native.ServiceSpec, settings, state):
-        super().__init__(spec, settings, state)
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    port_name: str  # key of Settings.ports
+    url_env: str | None = None
+    migrate: tuple[str, ...] | None = None
+
+
+SERVICES = [
+    ServiceSpec("event-catalog", "event_catalog", "EVENT_SERVICE_URL", ("python", "-m", "event_catalog.migrate")),
+    ServiceSpec("booking-service", "booking_service", "BOOKING_SERVICE_URL", ("python", "-m", "booking_service.migrate")),
+    ServiceSpec("booking-consumer", "booking_consumer", None, ("python", "-m", "booking_consumer.migrate")),
+    ServiceSpec("user-service", "user_service", "USER_SERVICE_URL"),
+    ServiceSpec("frontend", "frontend", "FRONTEND_URL"),
+]
+
+
+class Service(ContainerComponent, Component):
+    def __init__(self, spec: ServiceSpec, settings, state):
+        super().__init__(settings, state)
+        self.spec = spec
+        self.name = spec.name
+        self.port_name = spec.port_name
         self.image_key = spec.name
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def health(self) -> Health:
+        import requests
+
+        response = requests.get(f"{self.url}/ready", timeout=2)
+        return Health(response.ok, f"/ready {response.status_code}")
+
+    def env(self) -> dict[str, str]:
+        return {self.spec.url_env: self.url} if self.spec.url_env else {}
 
     @property
     def image(self) -> str:
@@ -25,7 +60,6 @@ class Service(ContainerComponent, native.Service):
 
     def _container_env(self) -> dict[str, str]:
         from sandbox.components.docker import DOCKER_INFRA
-        from sandbox.services import SERVICES
 
         env: dict[str, str] = {}
         try:  # Terraform outputs (table, bucket and function names), if a Terraform apply ran
@@ -68,8 +102,6 @@ class Service(ContainerComponent, native.Service):
 def service(name: str):
     """A factory (settings, state) -> Service for the service called `name`."""
     from functools import partial
-
-    from sandbox.services import SERVICES
 
     spec = next(s for s in SERVICES if s.name == name)
     return partial(Service, spec)
