@@ -244,13 +244,10 @@ class Sandbox:
     def down(self, only: str | None = None, wipe: bool = False) -> list[str]:
         chosen = [self.component(n) for n in self.names(only)]
         with self.state.lock():
-            stopped = []
-            for tier in sorted({self._tier(c) for c in chosen}, reverse=True):
-                wave = [c for c in chosen if self._tier(c) == tier]
-                with ThreadPoolExecutor(max_workers=len(wave)) as pool:
-                    for comp, was_running in zip(wave, pool.map(self._down_one, wave)):
-                        if was_running:
-                            stopped.append(comp.name)
+            # all at once: every process gets its stop signal (SIGKILL after 4 s) in parallel,
+            # and nothing is lost by stopping a service after the broker or database
+            with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+                stopped = [c.name for c, running in zip(chosen, pool.map(self._down_one, chosen)) if running]
             if not only:
                 process.kill_processes(process.owned_processes(self.owner))
                 self.state.remove(monitor.NAME)
@@ -267,9 +264,7 @@ class Sandbox:
         return was_running
 
     def _stop_record(self, comp: Component, record: ComponentRecord) -> None:
-        for proc in reversed(record.processes):
-            if process.is_running(proc):
-                process.stop_group(proc.pid, sig=comp.stop_signal)
+        process.stop_groups([p.pid for p in record.processes if process.is_running(p)], sig=comp.stop_signal)
         self.state.remove(comp.name)
 
     # ---------------------------------------------------------------- status / env

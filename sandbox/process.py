@@ -102,14 +102,23 @@ def owned_processes(owner: str, component: str | None = None) -> list[psutil.Pro
 
 def stop_group(pgid: int, timeout: float = 4.0, sig: int = signal.SIGTERM) -> None:
     """Signal the whole process group, then SIGKILL whatever is left after `timeout`."""
-    _signal_group(pgid, sig)
+    stop_groups([pgid], timeout, sig)
+
+
+def stop_groups(pgids: list[int], timeout: float = 4.0, sig: int = signal.SIGTERM) -> None:
+    """Stop several process groups at once: one grace period for all, not one each."""
+    for pgid in pgids:
+        _signal_group(pgid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _group_alive(pgid):
+        if not _alive_groups(pgids):
             return
         time.sleep(0.05)
-    _signal_group(pgid, signal.SIGKILL)
-    _reap(pgid)
+    for pgid in _alive_groups(pgids):
+        _signal_group(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and _alive_groups(pgids):
+        time.sleep(0.05)
 
 
 def kill_processes(processes: Iterable[psutil.Process], timeout: float = 3.0) -> None:
@@ -144,14 +153,17 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def _group_alive(pgid: int) -> bool:
-    return any(_alive(p) for p in group_members(pgid))
-
-
-def _reap(pgid: int) -> None:
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline and _group_alive(pgid):
-        time.sleep(0.05)
+def _alive_groups(pgids: list[int]) -> set[int]:
+    """Which of `pgids` still have a live (non-zombie) member; one scan of the process table."""
+    wanted, alive = set(pgids), set()
+    for proc in psutil.process_iter(["status"]):
+        try:
+            pgid = os.getpgid(proc.pid)
+        except (ProcessLookupError, OSError):
+            continue
+        if pgid in wanted and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            alive.add(pgid)
+    return alive
 
 
 def group_rss(pid: int) -> int:

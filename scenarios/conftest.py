@@ -46,11 +46,13 @@ def pytest_configure(config):
         "fault(component): disturbs a shared component; runs alone (exclusive lock, xdist group 'faults')",
         "uses(*domains): shared parts this test needs undisturbed (default: booking)",
         "pure: needs no running system",
+        "xdist_group(name): same-worker group under --dist loadgroup (also registered by pytest-xdist)",
     ):
         config.addinivalue_line("markers", line)
     config._scenario = {"started_at": time.time(), "up_seconds": None, "started_target": False}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup hook reads the group
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("fault"):
@@ -150,18 +152,22 @@ def new_user(api, uid):
 @pytest.fixture(autouse=True)
 def _isolation(request):
     """Shared lock for flow tests, exclusive for fault tests (see module docstring)."""
+    validated = sorted({t for m in request.node.iter_markers("validated") for t in m.args})
+    request.node.user_properties.append(("validated", validated))
     if request.node.get_closest_marker("pure"):
         yield
         return
     fault = request.node.get_closest_marker("fault")
-    if fault:
-        domains, exclusive = list(FAULT_DOMAINS[fault.args[0]]), True
+    if fault:  # "faults": two fault tests never overlap, whatever the scheduling
+        domains, exclusive = ["faults", *FAULT_DOMAINS[fault.args[0]]], True
     else:
         uses = request.node.get_closest_marker("uses")
         domains, exclusive = list(uses.args if uses else ("booking",)), False
     folder = Path(tempfile.gettempdir()) / f"scenario-locks-{os.getuid()}-{TARGET_NAME}-" \
         f"{Path(os.environ.get('SANDBOX_STATE_DIR', PROJECT / '.sandbox')).resolve().name}"
+    t0 = time.monotonic()
     with domain_locks(folder, domains, exclusive):
+        request.node.user_properties.append(("lock_wait_s", round(time.monotonic() - t0, 1)))
         yield
 
 

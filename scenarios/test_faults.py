@@ -12,7 +12,7 @@ from scenarios.lib import analytics as A
 from scenarios.lib.clients import AnalyticsReader
 from scenarios.lib.faults import BookingStream, UnseenSampler, final_check, wait_dead
 
-pytestmark = pytest.mark.validated("sandbox")
+pytestmark = [pytest.mark.validated("sandbox"), pytest.mark.xdist_group("faults")]
 
 
 def _booking_fault(component, target, endpoints, db, kafka, new_event, uid, record_property,
@@ -39,6 +39,7 @@ def _booking_fault(component, target, endpoints, db, kafka, new_event, uid, reco
     result = final_check(db, kafka, stream, event["id"], status_before, series)
     measured = {**result.as_dict(), "killed_pids": pids, "accepted_before_fault": accepted_before,
                 "status_after_kill": dead, "healed_ok": healed.ok, "fault_to_healed_s": round(heal_s, 1),
+                "heal_actions": dict(target.last_heal_actions),
                 "http_statuses": _status_histogram(stream)}
     record_property("checker", measured)
     print(f"{component} checker: {measured}")
@@ -46,6 +47,7 @@ def _booking_fault(component, target, endpoints, db, kafka, new_event, uid, reco
     assert healed.ok, {c: r["health"] for c, r in healed.rows.items() if not r["healthy"]}
     assert result.accepted > accepted_before > 0
     assert result.valid, measured
+    assert result.details["status_unpublished"] == 0, measured
 
 
 def _status_histogram(stream) -> dict[str, int]:
@@ -108,6 +110,7 @@ def test_flink_job_cancel_resubmit_and_taskmanager_kill_keep_window_totals(
         send([2, 2, 2], "taskmanager-dead")
         healed = target.heal()
         evidence["taskmanager_heal_s"] = round(time.monotonic() - t0, 1)
+        evidence["heal_actions"] = dict(target.last_heal_actions)
         send([3], "after-heal")
 
         expected = A.expected_results(sent, size)

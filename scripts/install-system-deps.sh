@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the native sandbox runs on from Debian's packages, only when it is missing:
 # Java 17 (Kafka, Flink), Maven (fetches the jars from Maven Central), PostgreSQL server,
-# Chromium (the frontend's browser test drives it with Playwright; never downloaded by Playwright).
+# Chromium (the frontend's browser test drives it with Playwright; never downloaded by Playwright),
+# HAProxy (plays the Kubernetes Services in front of the native service replicas).
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ command -v mvn >/dev/null || missing+=(maven)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v python3.11 >/dev/null || missing+=(python3.11 python3.11-venv)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v haproxy >/dev/null || missing+=(haproxy)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

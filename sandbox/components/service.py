@@ -10,6 +10,7 @@ The replica count is the Deployment's, or the HPA's current decision (see sandbo
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ MAX_REPLICAS_PER_SERVICE = 20
 
 class Service(Component):
     restart_on_crash = True
+    # gunicorn's quick shutdown (TERM would wait for idle keep-alive connections from the
+    # gateway); the consumer treats INT like TERM: it stops after committing its batch
+    stop_signal = signal.SIGINT
 
     def __init__(self, workload: Workload, slot: int, settings, state):
         super().__init__(settings, state)

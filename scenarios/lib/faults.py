@@ -131,10 +131,20 @@ def status_messages(kafka, before: dict[int, int], event_id: int) -> list[dict]:
 
 
 def final_check(db, kafka, stream: BookingStream, event_id: int, status_before: dict[int, int],
-                series_during: list[int]) -> QueueResult:
+                series_during: list[int], status_deadline_s: float = 20) -> QueueResult:
     accepted = stream.accepted_ids()
     series = series_during + settle(db, event_id, accepted)
-    time.sleep(1.0)  # let the outbox relay the last statuses
+    rows = db.bookings_for_event(event_id)
+    # every recorded decision must reach `booking-status` (outbox relay, at-least-once): poll, bounded
+    stop = time.monotonic() + status_deadline_s
+    while True:
+        messages = status_messages(kafka, status_before, event_id)
+        unpublished = {r[0] for r in rows} - {m["booking_id"] for m in messages}
+        if not unpublished or time.monotonic() > stop:
+            break
+        time.sleep(1.0)
     capacity, available = db.event(event_id)
-    return check_queue(stream.as_checker_input(), db.bookings_for_event(event_id), capacity, available,
-                       status_messages(kafka, status_before, event_id), series)
+    result = check_queue(stream.as_checker_input(), rows, capacity, available, messages, series)
+    result.details["status_unpublished"] = len(unpublished)
+    result.details["status_messages"] = len(messages)
+    return result

@@ -39,12 +39,13 @@ def finish(terminalreporter, config, target: str, path) -> None:
     for r in rows:
         counts[r["result"]] = counts.get(r["result"], 0) + 1
     table = Table(title=f"scenarios on {target}", title_justify="left")
-    for column in ("scenario", "result", "duration"):
-        table.add_column(column, justify="right" if column == "duration" else "left")
+    for column in ("scenario", "result", "duration", "of which lock wait"):
+        table.add_column(column, justify="left" if column in ("scenario", "result") else "right")
     for r in rows:
         style = {"passed": "green", "skipped": "yellow"}.get(r["result"], "red")
         table.add_row(r["scenario"].split("::", 1)[-1] if "::" in r["scenario"] else r["scenario"],
-                      f"[{style}]{r['result']}[/]", f"{r['duration']:.1f}s")
+                      f"[{style}]{r['result']}[/]", f"{r['duration']:.1f}s",
+                      f"{r['properties'].get('lock_wait_s', 0):.1f}s")
     buf = io.StringIO()
     console = Console(file=buf, width=110, force_terminal=terminalreporter.isatty)
     console.print(table)

@@ -24,6 +24,7 @@ class Target:
     """A running ticket-booking system the scenarios talk to."""
 
     name = "abstract"
+    last_heal_actions: dict[str, str] = {}  # what the last heal() restarted, for the report
 
     def ensure_up(self) -> bool:
         """Bring the system up or reuse a healthy one; True if this call started it."""

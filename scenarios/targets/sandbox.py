@@ -63,7 +63,13 @@ class SandboxTarget(Target):
         return chosen
 
     def heal(self) -> StatusSnapshot:
-        cli("up", timeout=300)
+        out = cli("up", timeout=300).stdout
+        # what `up` did, from its table: {component: "started 7.6s"} for everything not reused
+        self.last_heal_actions = {}
+        for line in out.splitlines():
+            cells = [c.strip() for c in line.strip("│ ").split("│")]
+            if len(cells) >= 3 and cells[1] and cells[1] != "reused" and cells[1] != "action" and cells[0]:
+                self.last_heal_actions[cells[0]] = f"{cells[1]} {cells[2]}"
         # `up` returns once each component is healthy; a restarted Flink job may still be RESTARTING
         deadline = time.monotonic() + 60
         snap = self.status()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,7 @@ def owner_of(state) -> str:
 
 
 _client = None
+_network_lock = threading.Lock()
 
 
 def client():
@@ -193,12 +195,13 @@ class ContainerComponent:
         return bool(wanted) and wanted <= live
 
     def ensure_network(self):
-        from docker.errors import NotFound
-
-        try:
-            return client().networks.get(self.network)
-        except NotFound:
-            return client().networks.create(self.network, driver="bridge",
+        """The owner's network; one per name even when components start in parallel threads (the
+        engine accepts duplicate network names, which then make `start` ambiguous)."""
+        with _network_lock:
+            found = [n for n in client().networks.list(names=[self.network]) if n.name == self.network]
+            if found:
+                return found[0]
+            return client().networks.create(self.network, driver="bridge", check_duplicate=True,
                                             labels={OWNER_LABEL: self.owner})
 
     def on_create(self) -> None:

@@ -74,7 +74,7 @@ class Service(ContainerComponent, Component):
         for spec in SERVICES:
             if spec.url_env:
                 env[spec.url_env] = f"http://{spec.name}:{getattr(self.settings.ports, spec.port_name)}"
-        return {**env, **self.spec.extra_env, "PORT": str(self.port), "HOST": "0.0.0.0"}
+        return {**env, "PORT": str(self.port), "HOST": "0.0.0.0"}
 
     def prepare(self) -> None:
         """Run the idempotent schema step in a one-off container on the sandbox network."""
