@@ -48,10 +48,18 @@ gitops-check: tools ## kustomize build, offline schema validation and kube-score
 tf-check: venv ## terraform fmt/validate/test and the checkov gate on both roots
 	terraform/check.sh
 
+images: venv ## Build the docker runtime's local stand-in images (cached by input hash)
+	$(BIN)/python -m sandbox.images
+
+test-docker: venv ## Docker runtime: start the engine if needed, build images, run tests/docker
+	scripts/docker-engine.sh
+	$(BIN)/python -m sandbox.images
+	$(BIN)/python -m pytest tests/docker
+
 bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
 	$(BIN)/python bench/bench_sandbox.py --output reports/bench.json
 
 clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 	-$(BIN)/sandbox down --wipe
 
-.PHONY: help system-deps venv tools sandbox down status doctor test gitops-check tf-check bench clean
+.PHONY: help system-deps venv tools sandbox down status doctor test gitops-check tf-check images test-docker bench clean

@@ -30,11 +30,24 @@ class SandboxGroup(click.Group):
             sys.exit(1)
 
 
-def _sandbox():
-    from sandbox.orchestrator import Sandbox
-    from sandbox.settings import settings
+def _sandbox(runtime: str | None = None):
+    """The sandbox for this project. The runtime is the one `up --runtime` chose last (kept in the
+    state dir), unless given or set in the environment."""
+    import os
 
-    return Sandbox(settings())
+    from sandbox.orchestrator import Sandbox
+    from sandbox.settings import load_settings, settings
+
+    base = settings()
+    marker = base.state_dir / "state" / "runtime"
+    if runtime is None and "SANDBOX_RUNTIME" not in os.environ and marker.exists():
+        runtime = marker.read_text().strip()
+    if runtime and runtime != base.runtime:
+        base = load_settings(runtime=runtime)
+    if runtime:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(runtime)
+    return Sandbox(base)
 
 
 @click.group(cls=SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,9 +57,19 @@ def main():
 
 @main.command()
 @click.option("--only", metavar="NAMES", help="Comma-separated subset, e.g. kafka,postgres.")
-def up(only):
+@click.option("--runtime", type=click.Choice(["native", "docker"]), default=None,
+              help="native processes (default) or containers; remembered for the next commands.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (no live progress).")
+def up(only, runtime, as_json):
     """Start (or heal) the sandbox; healthy components are reused."""
-    sandbox = _sandbox()
+    sandbox = _sandbox(runtime)
+    if as_json:
+        started = time.monotonic()
+        results = sandbox.up(only)
+        click.echo(json.dumps({"seconds": round(time.monotonic() - started, 3), "components": [
+            {"component": r.name, "action": r.action, "seconds": round(r.seconds, 3), "health": r.health.detail}
+            for r in results]}, indent=2))
+        return
     names = sandbox.names(only)
     phases = {n: ("queued", time.monotonic()) for n in names}
     started = time.monotonic()

@@ -134,6 +134,10 @@ class Sandbox:
     def _check_ports(self, chosen: list[Component]) -> None:
         """Fail before starting anything if a port is held by something that is not ours."""
         for comp in chosen:
+            if _is_container(comp):
+                if not comp.running():
+                    comp.preflight()  # engine, image, ports: one line with the fix
+                continue
             if self._live_record(comp):
                 continue
             orphans = process.owned_processes(self.owner, comp.name)
@@ -153,6 +157,8 @@ class Sandbox:
         return None
 
     def _up_one(self, comp: Component, progress: Progress) -> UpResult:
+        if _is_container(comp):
+            return self._up_container(comp, progress)
         if not comp.processes():
             return self._run_task(comp, progress)
         started = time.monotonic()
@@ -215,6 +221,26 @@ class Sandbox:
         progress(comp.name, "healthy")
         return UpResult(comp.name, "restarted" if had_record else "started", time.monotonic() - started, health)
 
+    def _up_container(self, comp: Component, progress: Progress) -> UpResult:
+        """The docker runtime: the component's containers instead of processes."""
+        started = time.monotonic()
+        if comp.running():
+            progress(comp.name, "checking")
+            health = _quick_health(comp)
+            if health.ok:
+                progress(comp.name, "reused")
+                return UpResult(comp.name, "reused", time.monotonic() - started, health)
+            comp.stop()
+        progress(comp.name, "installing")
+        comp.install()
+        comp.prepare()
+        progress(comp.name, "starting")
+        comp.start()
+        progress(comp.name, "waiting for health")
+        health = comp.wait_healthy(self.settings.start_timeout)  # removes the containers on failure
+        progress(comp.name, "healthy")
+        return UpResult(comp.name, "started", time.monotonic() - started, health)
+
     def _run_task(self, comp: Component, progress: Progress) -> UpResult:
         """A one-shot task (Terraform apply, job submission): done again only when its check fails."""
         started = time.monotonic()
@@ -249,6 +275,10 @@ class Sandbox:
             with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
                 stopped = [c.name for c, running in zip(chosen, pool.map(self._down_one, chosen)) if running]
             if not only:
+                if self.settings.runtime == "docker":
+                    from sandbox.components.docker.base import cleanup
+
+                    cleanup(self.owner)  # every container, network and volume with our label
                 process.kill_processes(process.owned_processes(self.owner))
                 self.state.remove(monitor.NAME)
                 if wipe:
@@ -256,6 +286,8 @@ class Sandbox:
         return stopped
 
     def _down_one(self, comp: Component) -> bool:
+        if _is_container(comp):
+            return comp.stop()
         record = self.state.load(comp.name)
         was_running = bool(record and any(process.is_running(p) for p in record.processes))
         if record:
@@ -278,6 +310,13 @@ class Sandbox:
         return status
 
     def _status_of(self, comp: Component) -> Status:
+        if _is_container(comp):
+            if not comp.running():
+                return Status(comp.name, "not started", [], comp.port, None, Health(False, "no container"), 0)
+            health = _quick_health(comp)
+            ids = ",".join(c[:12] for c in comp.container_ids())
+            return Status(comp.name, "running", [], comp.port, None, Health(health.ok, f"{health.detail} [{ids}]"),
+                          comp.rss())
         if not comp.processes():
             health = _quick_health(comp)
             state = "done" if health.ok else ("skipped" if health.skipped else "not done")
@@ -308,6 +347,10 @@ class Sandbox:
         for name in self.names():
             merged.update(self.component(name).env())
         return merged
+
+
+def _is_container(comp: Component) -> bool:
+    return getattr(comp, "is_container", False)
 
 
 def _quick_health(comp: Component) -> Health:

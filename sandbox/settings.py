@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -67,6 +68,13 @@ class TerraformSettings(Section):
     plugin_mirror: str = "/opt/tf-plugins"
 
 
+class DockerSettings(Section):
+    # image references per component/service; defaults are the official images (see docker/README.md)
+    images: dict[str, str] = {}
+    # "auto": the configured image if present locally, else the `make images` stand-in
+    local_images: Literal["auto", "always", "never"] = "auto"
+
+
 class HpaSettings(Section):
     period_seconds: float = Field(5, gt=0)
     stabilization_seconds: float = Field(30, ge=0)
@@ -86,7 +94,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SANDBOX_", env_nested_delimiter="__", extra="forbid")
 
-    runtime: str = "native"
+    runtime: Literal["native", "docker"] = "native"
     region: str = "us-east-1"
     start_timeout: float = Field(90, gt=0)
     state_dir: Path = PROJECT_ROOT / ".sandbox"
@@ -99,6 +107,7 @@ class Settings(BaseSettings):
     analytics: AnalyticsSettings = AnalyticsSettings()
     terraform: TerraformSettings = TerraformSettings()
     hpa: HpaSettings = HpaSettings()
+    docker: DockerSettings = DockerSettings()
 
     @classmethod
     def settings_customise_sources(

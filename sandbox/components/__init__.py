@@ -30,7 +30,17 @@ NATIVE_APPS: dict[str, str] = {
     "analytics": "sandbox.components.analytics:Analytics",
 }
 
-RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS, NATIVE_APPS)}
+# the docker runtime: same components as containers (sandbox/components/docker); no Terraform
+# task (LocalStack's stand-in cannot run Lambda offline) and its own small service table
+DOCKER_INFRA = {
+    "aws": "sandbox.components.docker.aws:Aws",
+    "kafka": "sandbox.components.docker.kafka:Kafka",
+    "postgres": "sandbox.components.docker.postgres:Postgres",
+    "gcs": "sandbox.components.docker.gcs:Gcs",
+    "flink": "sandbox.components.docker.flink:Flink",
+}
+
+RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS, NATIVE_APPS), "docker": (DOCKER_INFRA, {}, {})}
 
 
 def _workloads():
@@ -49,6 +59,11 @@ def _registry(runtime: str) -> dict[str, tuple[int, object]]:
     entries: dict[str, tuple[int, object]] = {name: (0, path) for name, path in infra.items()}
     entries.update({name: (1, path) for name, path in tasks.items()})
     entries.update({name: (2, path) for name, path in apps.items()})
+    if runtime == "docker":
+        from sandbox.components.docker.service import SERVICES
+
+        entries.update({spec.name: (3, ("docker", spec.name)) for spec in SERVICES})
+        return entries
     for slot, workload in enumerate(_workloads()):
         entries[workload.name] = (3, (workload, slot))
     return entries
@@ -77,6 +92,10 @@ def select(names: str | None, runtime: str = "native") -> list[str]:
 def load(name: str, runtime: str = "native"):
     """A factory taking (settings, state) and returning the component."""
     _, target = _registry(runtime)[name]
+    if isinstance(target, tuple) and target[0] == "docker":
+        from sandbox.components.docker.service import service
+
+        return service(target[1])
     if not isinstance(target, str):
         from sandbox.components.service import Service
 
