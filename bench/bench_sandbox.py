@@ -60,6 +60,7 @@ def private_env(state: Path) -> dict:
     env = {**os.environ, "SANDBOX_STATE_DIR": str(state)}
     for name, field in Ports.model_fields.items():
         env[f"SANDBOX_PORTS__{name.upper()}"] = str(field.default + SHIFT)
+    env["SANDBOX_PORTS__REPLICA_BASE"] = "28000"  # clear of every shifted port
     return env
 
 

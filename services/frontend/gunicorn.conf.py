@@ -15,6 +15,7 @@ backlog = 2048
 accesslog = None  # the app writes one JSON line per request
 errorlog = "-"
 wsgi_app = "frontend:create_app()"
+pythonpath = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common")
 # several gunicorn masters share a host in the sandbox; gunicorn's default control socket path would collide
 control_socket_disable = True
 

@@ -11,6 +11,7 @@ keepalive = 5
 accesslog = None  # the app writes one JSON line per request
 errorlog = "-"
 wsgi_app = "user_service:create_app()"
+pythonpath = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common")
 # several gunicorn masters share a host in the sandbox; gunicorn's default control socket path would collide
 control_socket_disable = True
 

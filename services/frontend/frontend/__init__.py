@@ -8,7 +8,7 @@ from flask import Flask
 
 from .analytics import Analytics
 from .config import Settings
-from .observability import configure_logging, init_observability
+from svc_common.observability import configure_logging, init_observability
 from .storage import RawDataBucket
 from .upstream import Upstream
 

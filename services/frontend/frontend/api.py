@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
-from .observability import ApiError
+from svc_common.observability import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

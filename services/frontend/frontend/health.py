@@ -5,7 +5,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from .observability import ApiError
+from svc_common.observability import ApiError
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("frontend.ready")

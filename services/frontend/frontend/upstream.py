@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError, ReadTimeoutError
 
-from .observability import REQUEST_ID_HEADER, ApiError, current_request_id
+from svc_common.observability import REQUEST_ID_HEADER, ApiError, current_request_id
 
 
 class UpstreamResponse:

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 SERVICES = SERVICE_DIR.parent
-for path in (SERVICE_DIR, SERVICES / "user-service", SERVICES / "ticket-generator"):
+for path in (SERVICE_DIR, SERVICES / "user-service", SERVICES / "ticket-generator", SERVICES / "common"):
     sys.path.insert(0, str(path))
 
 MOTO_PORT = 4598

@@ -20,6 +20,7 @@ import requests
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SERVICE_DIR))
+sys.path.insert(0, str(SERVICE_DIR.parent / "common"))  # svc_common: shared observability
 
 MOTO_PORT = 4598
 

@@ -8,7 +8,7 @@ from flask import Flask
 
 from .config import Settings
 from .models import UserStore
-from .observability import configure_logging, init_observability
+from svc_common.observability import configure_logging, init_observability
 
 SERVICE = "user-service"
 

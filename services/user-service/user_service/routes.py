@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, current_app, jsonify
 
 from .models import DuplicateEmail
-from .observability import ApiError, read_json_object
+from svc_common.observability import ApiError, read_json_object
 
 bp = Blueprint("users", __name__)
 
