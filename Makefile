@@ -48,6 +48,9 @@ gitops-check: tools ## kustomize build, offline schema validation and kube-score
 tf-check: venv ## terraform fmt/validate/test and the checkov gate on both roots
 	terraform/check.sh
 
+load: venv ## k6 booking load (load/booking.js, 150 VUs) on the native sandbox; shows the HPA scaling
+	scripts/load.sh
+
 images: venv ## Build the docker runtime's local stand-in images (cached by input hash)
 	$(BIN)/python -m sandbox.images
 
@@ -62,4 +65,4 @@ bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
 clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 	-$(BIN)/sandbox down --wipe
 
-.PHONY: help system-deps venv tools sandbox down status doctor test gitops-check tf-check images test-docker bench clean
+.PHONY: help system-deps venv tools sandbox down status doctor test gitops-check tf-check load images test-docker bench clean

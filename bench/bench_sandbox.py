@@ -79,12 +79,12 @@ def bench_harness(env: dict, results: dict) -> None:
     results["rss_infra_gib"] = round(sum(r["rss_bytes"] for r in rows if r["kind"] == "infra") / 2**30, 3)
 
 
-def bench_full_stack(env: dict, results: dict, state: Path) -> None:
+def bench_full_stack(env: dict, results: dict) -> None:
     elapsed, report = timed("up", "--json", env=env)
     results["full_up_after_infra_s"] = round(elapsed, 2)
     results["terraform_apply_s"] = component_seconds(report, "terraform")
     results["analytics_submit_s"] = component_seconds(report, "analytics")
-    (state / "state" / "terraform-apply.json").unlink()  # force a re-apply on the same emulator
+    (Path(env["SANDBOX_STATE_DIR"]) / "state" / "terraform-apply.json").unlink()  # re-apply, same emulator
     _, report = timed("up", "--only", "terraform", "--json", env=env)
     results["terraform_noop_apply_s"] = component_seconds(report, "terraform")
     rows = json.loads(sandbox("status", "--json", env=env, check=False).stdout)
@@ -133,7 +133,7 @@ def main() -> None:
     results: dict = {}
     try:
         bench_harness(env, results)
-        bench_full_stack(env, results, state)
+        bench_full_stack(env, results)
         sandbox_env = json.loads(sandbox("env", "--format", "json", env=env).stdout)
         bench_booking(sandbox_env, env, results, args.load_seconds)
         bench_flink(sandbox_env, env, results, args.flink_bookings)

@@ -51,8 +51,8 @@ def plan_summary(sandbox, target: str) -> PlanSummary:
     with sandbox.state.lock():  # the sandbox apply shares the terraform data dir
         terraform.init(target)
         try:
-            terraform.run("validate")
-            terraform.run("plan", "-input=false", "-lock=false", f"-var-file=env/{target}.tfvars",
+            terraform.run("validate", "-no-color")
+            terraform.run("plan", "-input=false", "-no-color", "-lock=false", f"-var-file=env/{target}.tfvars",
                           f"-var=lambda_zip_path={zip_path}", f"-out={plan_file}")
             plan = json.loads(terraform.run("show", "-json", str(plan_file)).stdout)
         finally:

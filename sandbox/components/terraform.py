@@ -107,7 +107,7 @@ class Terraform(Component):
 
     def init(self, workspace: str) -> None:
         state_dir = self.work_dir / "state"
-        self.run("init", "-input=false", "-reconfigure", f"-backend-config=workspace_dir={state_dir}",
+        self.run("init", "-input=false", "-no-color", "-reconfigure", f"-backend-config=workspace_dir={state_dir}",
                  f"-backend-config=path={state_dir / 'default.tfstate'}")
         self.run("workspace", "select", "-or-create", workspace)
 
@@ -149,13 +149,17 @@ class Terraform(Component):
         started = self._emulator_started()
         if started is None:
             raise SandboxError("the AWS emulator is not running", "sandbox up --only aws first")
-        record = self._record()
-        same_emulator = abs(record.get("emulator_started", 0) - started) <= 1
-        if not same_emulator:  # moto keeps everything in memory: a new emulator is empty
+        # the state and the emulator it describes go together: moto keeps everything in memory,
+        # so a state written for another emulator process describes resources that are gone
+        marker = self.work_dir / "state" / f"{WORKSPACE}.emulator"
+        same_emulator = marker.exists() and abs(float(marker.read_text() or 0) - started) <= 1
+        if not same_emulator:
             shutil.rmtree(self.work_dir / "state" / WORKSPACE, ignore_errors=True)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(str(started))
         zip_path = self.lambda_zip()
         self.init(WORKSPACE)
-        apply = ["apply", "-auto-approve", "-input=false", "-parallelism=20", "-var-file=env/sandbox.tfvars",
+        apply = ["apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=20", "-var-file=env/sandbox.tfvars",
                  f"-var=lambda_zip_path={zip_path}"]
         if same_emulator:
             apply.append("-refresh=false")  # the emulator that got the last apply still holds its state

@@ -63,7 +63,20 @@ class SandboxTarget(Target):
         return chosen
 
     def heal(self) -> StatusSnapshot:
-        out = cli("up", timeout=300).stdout
+        # the monitor restarting a crashed service holds the project lock for a moment, and `up`
+        # then refuses at once ("another `sandbox up`/`down` is running"): retry that, bounded
+        deadline = time.monotonic() + 60
+        while True:
+            result = cli("up", check=False, timeout=300)
+            busy = "another `sandbox up`" in result.stdout + result.stderr
+            if result.returncode == 0 or not busy or time.monotonic() > deadline:
+                break
+            self.heal_lock_retries = getattr(self, "heal_lock_retries", 0) + 1
+            time.sleep(1.0)
+        if result.returncode != 0:
+            raise SandboxError(f"sandbox up failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                               f"{result.stderr[-3000:]}")
+        out = result.stdout
         # what `up` did, from its table: {component: "started 7.6s"} for everything not reused
         self.last_heal_actions = {}
         for line in out.splitlines():
