@@ -45,6 +45,9 @@ test: venv tools ## Run all tests: unit, then every suite against one real sandb
 gitops-check: tools ## kustomize build, offline schema validation and kube-score of gitops/
 	scripts/gitops-check.sh
 
+scenarios: venv tools ## End-to-end scenario suites (flows + faults), 2 workers; reports/scenarios.json
+	$(BIN)/python -m pytest -n 2 --dist loadgroup scenarios
+
 tf-check: venv ## terraform fmt/validate/test and the checkov gate on both roots
 	terraform/check.sh
 
@@ -65,4 +68,4 @@ bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
 clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 	-$(BIN)/sandbox down --wipe
 
-.PHONY: help system-deps venv tools sandbox down status doctor test gitops-check tf-check load images test-docker bench clean
+.PHONY: help system-deps venv tools sandbox down status doctor test scenarios gitops-check tf-check load images test-docker bench clean

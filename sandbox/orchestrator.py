@@ -20,6 +20,7 @@ from sandbox.settings import Settings, settings as default_settings
 from sandbox.state import ComponentRecord, StateDir
 
 Progress = Callable[[str, str], None]  # (component, phase)
+LOCK_WAIT = 60.0  # `up`/`down` wait this long for the monitor's reconcile or another command
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Sandbox:
     # ---------------------------------------------------------------- up
     def up(self, only: str | None = None, progress: Progress = lambda name, phase: None) -> list[UpResult]:
         chosen = [self.component(n) for n in self.names(only)]
-        with self.state.lock():
+        with self.state.lock(wait=LOCK_WAIT):
             for comp in chosen:
                 comp.check_prerequisites()
             self._check_ports(chosen)
@@ -269,7 +270,7 @@ class Sandbox:
     # ---------------------------------------------------------------- down
     def down(self, only: str | None = None, wipe: bool = False) -> list[str]:
         chosen = [self.component(n) for n in self.names(only)]
-        with self.state.lock():
+        with self.state.lock(wait=LOCK_WAIT):
             # all at once: every process gets its stop signal (SIGKILL after 4 s) in parallel,
             # and nothing is lost by stopping a service after the broker or database
             with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
@@ -339,6 +340,8 @@ class Sandbox:
 
     def _health(self, comp: Component, record: ComponentRecord) -> Health:
         """The monitor's recent real-client result when there is one, else a check right now."""
+        if not comp.cached_health:
+            return _quick_health(comp)
         newest_start = max(p.create_time for p in record.processes)
         return monitor.read_cached(self.state, comp.name, newest_start) or _quick_health(comp)
 

@@ -92,15 +92,23 @@ class StateDir:
             shutil.rmtree(self.root / sub, ignore_errors=True)
 
     @contextmanager
-    def lock(self):
-        """Exclusive lock for commands that start or stop things; the kernel frees it if we die."""
+    def lock(self, wait: float = 0.0):
+        """Exclusive lock for commands that start or stop things; the kernel frees it if we die.
+        Waits up to `wait` seconds for another holder (the monitor's short reconciles, say)."""
+        import time
+
         self.ensure()
+        deadline = time.monotonic() + wait
         with open(self.root / "lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise SandboxError(
-                    "another `sandbox up`/`down` is running on this project",
-                    "wait for it to finish, or stop it",
-                ) from None
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise SandboxError(
+                            "another `sandbox up`/`down` is running on this project",
+                            "wait for it to finish, or stop it",
+                        ) from None
+                    time.sleep(0.1)
             yield

@@ -16,6 +16,7 @@ TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"
 class Aws(Component):
     name = "aws"
     port_name = "aws"
+    cached_health = True  # its SDK takes ~0.3-0.7 s to import
 
     @property
     def endpoint(self) -> str:

@@ -40,6 +40,9 @@ class Component(ABC):
     name: str = ""
     stop_signal: int = signal.SIGTERM
     health_after_setup: bool = False  # health() can pass only once after_start() has run
+    # warm `up`/`status` may use the monitor's recent result (for clients that are slow to import);
+    # cheap checks (HTTP, sockets) always run live so a change is never hidden by the cache
+    cached_health: bool = False
     port_name: str = ""  # key in Settings.ports of the main (advertised) port
     extra_port_names: tuple[str, ...] = ()
 

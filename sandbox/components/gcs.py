@@ -12,6 +12,7 @@ from sandbox.components.base import Component, Health, ProcessSpec
 class Gcs(Component):
     name = "gcs"
     port_name = "gcs"
+    cached_health = True  # its SDK takes ~0.3-0.7 s to import
 
     @property
     def endpoint(self) -> str:

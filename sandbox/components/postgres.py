@@ -19,6 +19,7 @@ SUPERUSER = "postgres"
 class Postgres(Component):
     name = "postgres"
     port_name = "postgres"
+    cached_health = True  # its SDK takes ~0.3-0.7 s to import
     stop_signal = signal.SIGINT  # "fast" shutdown: SIGTERM would wait for clients to disconnect
 
     @property

@@ -36,10 +36,21 @@ def raw_bucket():
     return bucket
 
 
+RELAYED_HEADERS = ("Idempotent-Replayed", "Retry-After")
+
+
 def relay(response) -> Response:
-    """The upstream's answer as ours (status, body, content type)."""
-    return Response(response.content, status=response.status_code,
-                    content_type=response.headers.get("Content-Type", "application/json"))
+    """The upstream's answer as ours (status, body, content type, the headers clients act on)."""
+    relayed = Response(response.content, status=response.status_code,
+                       content_type=response.headers.get("Content-Type", "application/json"))
+    return _copy_headers(response, relayed)
+
+
+def _copy_headers(upstream_response, response: Response) -> Response:
+    for name in RELAYED_HEADERS:
+        if upstream_response.headers.get(name) is not None:
+            response.headers[name] = upstream_response.headers[name]
+    return response
 
 
 def json_body_bytes() -> bytes:
@@ -87,7 +98,7 @@ def book():
         if isinstance(payload, dict) and payload.get("booking_id") is not None:
             payload["status_url"] = f"/api/bookings/{payload['booking_id']}"
             current_app.extensions["bookings_forwarded"].labels(str(response.status_code)).inc()
-            return jsonify(payload), response.status_code
+            return _copy_headers(response, jsonify(payload)), response.status_code
     current_app.extensions["bookings_forwarded"].labels(str(response.status_code)).inc()
     return relay(response)
 

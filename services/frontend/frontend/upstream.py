@@ -71,6 +71,10 @@ class Upstream:
             raise ApiError(504, f"{self.name} timed out", None, upstream=self.name)
         except HTTPError:
             raise ApiError(503, f"{self.name} is unavailable", None, upstream=self.name)
+        if response.status == 503 and response.headers.get("Content-Type", "").startswith("application/json"):
+            # the upstream's own retryable answer (e.g. booking-service's {"retryable": true,
+            # "booking_id": ...}): relayed as it is, so clients can retry with the same key
+            return UpstreamResponse(response.status, response.data, response.headers)
         if response.status >= 500:
             raise ApiError(502, f"{self.name} failed", None, upstream=self.name, upstream_status=response.status)
         return UpstreamResponse(response.status, response.data, response.headers)
