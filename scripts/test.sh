@@ -34,6 +34,9 @@ done
 echo "== flink/ tests"
 python -m pytest -q flink/tests
 
+echo "== scenario suites (flows, faults) against the running sandbox"
+python -m pytest -n 2 --dist loadgroup scenarios
+
 echo "== terraform checks"
 if sandbox status --json | python -c 'import json,sys; rows={r["component"]: r for r in json.load(sys.stdin)}; sys.exit(rows["terraform"]["state"] == "skipped")'; then
   terraform/check.sh
