@@ -106,10 +106,21 @@ class Terraform(Component):
         return lambda_package.build(LAMBDA_SOURCE, self.state.root / "build")
 
     def init(self, workspace: str) -> None:
+        """init (only when the providers, modules or backend changed since the last one) and
+        select the workspace: each terraform run costs seconds of provider start-up."""
         state_dir = self.work_dir / "state"
-        self.run("init", "-input=false", "-no-color", "-reconfigure", f"-backend-config=workspace_dir={state_dir}",
-                 f"-backend-config=path={state_dir / 'default.tfstate'}")
+        inputs = hashlib.sha256(str(state_dir).encode())
+        for path in sorted([*TF_DIR.glob("aws/*.tf"), *TF_DIR.glob("modules/**/*.tf")]):
+            inputs.update(path.read_bytes())
+        stamp = self.work_dir / "init.stamp"
+        if not stamp.exists() or stamp.read_text() != inputs.hexdigest():
+            self.run("init", "-input=false", "-no-color", "-reconfigure", f"-backend-config=workspace_dir={state_dir}",
+                     f"-backend-config=path={state_dir / 'default.tfstate'}")
+            stamp.write_text(inputs.hexdigest())
         self.run("workspace", "select", "-or-create", workspace)
+
+    def state_file(self, workspace: str) -> Path:
+        return self.work_dir / "state" / workspace / "terraform.tfstate"
 
     # ------------------------------------------------------------ task protocol
     def _emulator_started(self) -> float | None:
@@ -164,13 +175,12 @@ class Terraform(Component):
         if same_emulator:
             apply.append("-refresh=false")  # the emulator that got the last apply still holds its state
         self.run(*apply)
-        outputs = json.loads(self.run("output", "-json").stdout)
-        state = json.loads(self.run("show", "-json").stdout)
-        resources = len(state.get("values", {}).get("root_module", {}).get("resources", [])) + sum(
-            len(m.get("resources", [])) for m in state.get("values", {}).get("root_module", {}).get("child_modules", []))
+        # outputs and resources straight from the state file: no more provider start-ups
+        state = json.loads(self.state_file(WORKSPACE).read_text())
+        resources = sum(len(r.get("instances", [])) for r in state.get("resources", []) if r.get("mode") == "managed")
         self.record_file.write_text(json.dumps({
             "fingerprint": self._fingerprint(zip_path), "emulator_started": started, "resources": resources,
-            "outputs": {k: v["value"] for k, v in outputs.items()},
+            "outputs": {k: v["value"] for k, v in state.get("outputs", {}).items()},
         }, indent=2))
 
     def outputs(self) -> dict:
