@@ -8,7 +8,10 @@ BIN="$PWD/.venv/bin"
 scripts/install-gitops-tools.sh k6 >/dev/null
 "$BIN/sandbox" up >/dev/null
 eval "$("$BIN/sandbox" env)"
-replicas() { "$BIN/sandbox" status --json | "$BIN/python" -c 'import json,sys; print(", ".join(f"{r[\"component\"]}={len(r[\"pids\"])}" for r in json.load(sys.stdin) if r["kind"] == "service"))'; }
+replicas() { "$BIN/sandbox" status --json | "$BIN/python" -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["kind"] == "service"]
+print(", ".join(r["component"] + "=" + str(len(r["pids"])) for r in rows))'; }
 event=$("$BIN/python" - <<PY
 import requests
 print(requests.post("$EVENT_SERVICE_URL/events", json={"name": "k6 load", "date": "2030-01-01", "venue": "loopback", "capacity": 1000000}, timeout=10).json()["id"])

@@ -114,6 +114,9 @@ class Terraform(Component):
             inputs.update(path.read_bytes())
         stamp = self.work_dir / "init.stamp"
         if not stamp.exists() or stamp.read_text() != inputs.hexdigest():
+            # init refuses to run while the recorded workspace's state is gone (a wiped emulator
+            # state): forget the selection, it is made right below
+            (self.work_dir / "data" / "environment").unlink(missing_ok=True)
             self.run("init", "-input=false", "-no-color", "-reconfigure", f"-backend-config=workspace_dir={state_dir}",
                      f"-backend-config=path={state_dir / 'default.tfstate'}")
             stamp.write_text(inputs.hexdigest())
