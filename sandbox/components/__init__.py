@@ -8,7 +8,7 @@ tier. Imports are lazy so that `sandbox env` does not pay for clients it does no
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 from importlib import import_module
 
 from sandbox.errors import SandboxError
@@ -51,7 +51,9 @@ def _workloads():
     return workloads(settings().cache_dir / "gitops")
 
 
+@lru_cache(maxsize=4)
 def _registry(runtime: str) -> dict[str, tuple[int, object]]:
+    """Built once per process: rendering the overlay hashes every file under gitops/."""
     try:
         infra, tasks, apps = RUNTIMES[runtime]
     except KeyError:
