@@ -56,6 +56,8 @@ class Postgres(Component):
         data = self.data_dir
         if self.os_user:
             _check_traversable(data.parent, self.os_user)
+        for lock_file in [data / "postmaster.pid", *data.glob(".s.PGSQL.*.lock")]:  # socket locks too
+            _remove_stale_pid_file(lock_file)
         if (data / "PG_VERSION").exists():
             return
         data.mkdir(parents=True, exist_ok=True)
@@ -145,3 +147,21 @@ def _check_traversable(folder: Path, user: str) -> None:
                 f"postgres runs as OS user {user!r}, which cannot enter {parent}",
                 f"chmod o+x {parent}, or set state_dir (SANDBOX_STATE_DIR) to a folder it can reach",
             )
+
+
+def _remove_stale_pid_file(pid_file: Path) -> None:
+    """After a kill -9 the dead postmaster can linger as a zombie until PID 1 reaps it; postgres
+    then takes its lock files (data dir, socket) for a live server's and refuses to start. A lock
+    file whose PID is gone or a zombie is stale."""
+    import psutil
+
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return
+    try:
+        alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        alive = False
+    if not alive:
+        pid_file.unlink(missing_ok=True)
