@@ -27,7 +27,8 @@ MAX_REPLICAS_PER_SERVICE = 20
 class Service(Component):
     restart_on_crash = True
     # gunicorn's quick shutdown (TERM would wait for idle keep-alive connections from the
-    # gateway); the consumer treats INT like TERM: it stops after committing its batch
+    # gateway); Granian stops gracefully on either; the consumer treats INT like TERM: it stops
+    # after committing its batch
     stop_signal = signal.SIGINT
 
     def __init__(self, workload: Workload, slot: int, settings, state):

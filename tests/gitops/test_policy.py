@@ -133,8 +133,8 @@ def test_sandbox_endpoints_in_one_configmap(sandbox_objects):
 def test_sandbox_deployments_carry_native_runtime_fields(sandbox_objects):
     """What the native runtime reads (gitops/README.md) is present and well-formed."""
     expected = {
-        "frontend": (["gunicorn", "--config", "gunicorn.conf.py"], 8000, None),
-        "booking-service": (["gunicorn", "-c", "gunicorn.conf.py", "booking_service.app:create_app()"], 8001,
+        "frontend": (["python", "-m", "svc_common.serve", "frontend:create_app"], 8000, None),
+        "booking-service": (["python", "-m", "svc_common.serve", "booking_service.app:create_app"], 8001,
                             ["python", "-m", "booking_service.migrate"]),
         "event-catalog": (["gunicorn", "-c", "gunicorn.conf.py", "event_catalog.app:create_app()"], 8002,
                           ["python", "-m", "event_catalog.migrate"]),

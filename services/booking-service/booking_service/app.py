@@ -9,6 +9,7 @@ from svc_common.http import init_app as init_http
 from svc_common.logs import configure_logging
 
 from . import config as config_mod
+from .claims import ClaimWriter
 from .models import EventDirectory
 from .producer import BookingPublisher
 from .routes import bookings_bp, health_bp
@@ -34,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     engine = create_engine(url, pool_size=pool, max_overflow=pool, pool_pre_ping=app.config["DB_POOL_PRE_PING"])
     app.extensions["booking_service.engine"] = engine
     app.extensions["booking_service.events"] = EventDirectory(engine)
+    app.extensions["booking_service.claims"] = ClaimWriter(url)
     app.extensions["booking_service.publisher"] = BookingPublisher(
         app.config["KAFKA_BROKERS"], app.config["BOOKINGS_TOPIC"], app.config["DELIVERY_TIMEOUT_MS"]
     )

@@ -3,7 +3,7 @@
 A request row is inserted *before* publishing and marked ``published_at`` only after Kafka
 acknowledged the message (acks=all), so the record never claims success it did not have.
 A retry with the same key re-publishes the *same* booking_id, which the consumer records
-at most once.
+at most once. The hot-path writes are group-committed by ``claims.ClaimWriter``.
 """
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from sqlalchemy import (
     func,
     select,
     text,
-    update,
 )
-from sqlalchemy.dialects.postgresql import UUID, insert as pg_insert
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.engine import Connection, Engine
 
 metadata = MetaData()
@@ -83,41 +82,6 @@ class EventDirectory:
             with self._lock:
                 self._known[event_id] = now
         return found
-
-
-def claim_key(engine: Engine, key: str, digest: str, booking_id: str, fields: dict, ts: float, request_id: str | None):
-    """Insert the idempotency record; return (row, created). ``row`` is the winner's row."""
-    with engine.begin() as conn:
-        created = conn.execute(
-            pg_insert(booking_requests)
-            .values(
-                idempotency_key=key,
-                request_hash=digest,
-                booking_id=booking_id,
-                requested_at=ts,
-                request_id=request_id,
-                **fields,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(booking_requests)
-        ).first()
-        if created is not None:
-            return created, True
-        existing = conn.execute(select(booking_requests).where(booking_requests.c.idempotency_key == key)).first()
-        return existing, False
-
-
-def mark_published(engine: Engine, key: str) -> None:
-    """Asynchronous commit is enough here: if a database crash loses this mark, the row just looks
-    unpublished (GET says 404 until the consumer records the booking; a retry re-publishes the
-    same booking_id, recorded once). The claim itself is always committed synchronously."""
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        conn.execute(
-            update(booking_requests)
-            .where(booking_requests.c.idempotency_key == key, booking_requests.c.published_at.is_(None))
-            .values(published_at=func.now())
-        )
 
 
 def booking_status(engine: Engine, booking_id: str) -> dict | None:

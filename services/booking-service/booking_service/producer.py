@@ -2,7 +2,7 @@
 
 ``acks=all`` and ``enable.idempotence=true`` are explicit. A background thread serves
 delivery callbacks, so concurrent request threads share one producer and its batching.
-Created lazily after fork (gunicorn workers), never inherited.
+Created lazily in the serving process (after any fork), never inherited.
 """
 from __future__ import annotations
 

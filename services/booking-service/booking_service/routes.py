@@ -12,6 +12,7 @@ from svc_common.logs import REQUEST_ID_HEADER
 
 from . import metrics as m
 from . import models
+from .claims import ClaimUnavailable, Record
 from .producer import PublishError
 from .validation import (
     IDEMPOTENCY_HEADER,
@@ -33,6 +34,7 @@ def _ext(name):
 
 
 def _accepted(booking_id: str, replayed: bool):
+    g.log_extra = {"booking_id": booking_id, "replayed": replayed}  # on the request's access-log line
     resp = jsonify(accepted_body(booking_id))
     resp.status_code = 202
     resp.headers["Location"] = f"/bookings/{booking_id}"
@@ -49,28 +51,32 @@ def book():
     fields = parse_booking(body)
     key = parse_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
     digest = request_hash(fields)
-    engine = _ext("engine")
     if not _ext("events").exists(fields["event_id"]):
         raise ApiError(f"event {fields['event_id']} not found", "event_id", 404)
 
-    now = time.time()
-    row, created = models.claim_key(engine, key, digest, str(uuid.uuid4()), fields, now, g.request_id)
+    record = Record(key, digest, str(uuid.uuid4()), fields["event_id"], fields["user_id"], fields["ticket_count"],
+                    time.time())
+    try:
+        record, created = _ext("claims").claim(record, g.request_id)
+    except ClaimUnavailable as exc:
+        log.warning("idempotency record not written", extra={"error": str(exc)[:200]})
+        raise ApiError("database unavailable, retry with the same Idempotency-Key", None, 503, retryable=True) from exc
     if not created:
-        if row.request_hash != digest:
+        if record.request_hash != digest:
             raise ApiError(f"{IDEMPOTENCY_HEADER} was already used with a different request body",
                            IDEMPOTENCY_HEADER, 422)
-        if row.published_at is not None:
+        if record.published:
             m.BOOKINGS_REPLAYED.inc()
-            return _accepted(row.booking_id, replayed=True)
+            return _accepted(record.booking_id, replayed=True)
         # Earlier attempt not acknowledged (or still in flight): publish the same booking id again;
         # the consumer records a booking id at most once.
-    booking_id = row.booking_id
-    stored_fields = {"event_id": row.event_id, "user_id": row.user_id, "ticket_count": row.ticket_count}
+    booking_id = record.booking_id
+    stored_fields = {"event_id": record.event_id, "user_id": record.user_id, "ticket_count": record.ticket_count}
     t0 = time.perf_counter()
     try:
         _ext("publisher").publish(
-            key=str(row.event_id),
-            value=booking_message(booking_id, stored_fields, row.requested_at),
+            key=str(record.event_id),
+            value=booking_message(booking_id, stored_fields, record.requested_at),
             headers=[(REQUEST_ID_HEADER.lower(), g.request_id.encode())],
         )
     except PublishError as exc:
@@ -81,10 +87,11 @@ def book():
         raise ApiError("booking could not be queued, retry with the same Idempotency-Key", None, 503,
                        retryable=True, booking_id=booking_id) from exc
     m.PUBLISH_SECONDS.observe(time.perf_counter() - t0)
-    models.mark_published(engine, key)
+    try:
+        _ext("claims").mark_published(key)
+    except ClaimUnavailable as exc:  # Kafka has the booking: it will be decided; a retry re-publishes the same id
+        log.warning("published mark not written", extra={"booking_id": booking_id, "error": str(exc)[:200]})
     m.BOOKINGS_PUBLISHED.inc()
-    log.info("booking accepted", extra={"booking_id": booking_id, "event_id": row.event_id,
-                                        "ticket_count": row.ticket_count, "replayed": not created})
     return _accepted(booking_id, replayed=not created)
 
 

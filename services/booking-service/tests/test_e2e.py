@@ -1,4 +1,4 @@
-"""End to end with real processes: gunicorn booking-service -> Kafka -> ``python -m booking_consumer`` -> Postgres.
+"""End to end with real processes: booking-service (svc_common.serve) -> Kafka -> ``python -m booking_consumer`` -> Postgres.
 
 Own topics and consumer group, so it runs beside a sandbox without touching its consumer.
 """
@@ -50,8 +50,7 @@ def stack(pg_engine, topics, tmp_path_factory):
            "PYTHONPATH": str(SERVICES / "common"), "LOG_LEVEL": "WARNING"}
     logs = tmp_path_factory.mktemp("logs")
     web_log, consumer_log = open(logs / "web.log", "wb"), open(logs / "consumer.log", "wb")
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    web = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "booking_service.app:create_app()"],
+    web = subprocess.Popen([sys.executable, "-m", "svc_common.serve", "booking_service.app:create_app"],
                            cwd=SERVICE_DIR, env={**env, "PORT": str(web_port)},
                            stdout=subprocess.DEVNULL, stderr=web_log)
     consumer = subprocess.Popen([sys.executable, "-m", "booking_consumer"], cwd=SERVICES / "booking-consumer",

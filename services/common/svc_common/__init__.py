@@ -3,5 +3,5 @@
 Kept deliberately small and stable (see ../README.md): request ids + JSON logs,
 Prometheus HTTP metrics, JSON error handlers, database URL from env, and a
 repeatable migration runner. Services import it with ``services/common`` on the
-path (``gunicorn --pythonpath ../common`` or ``PYTHONPATH=../common``).
+path (``PYTHONPATH=../common``, or ``gunicorn --pythonpath ../common``).
 """

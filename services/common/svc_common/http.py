@@ -1,10 +1,11 @@
 """Flask wiring shared by the HTTP services: request id, access log, Prometheus metrics.
 
-``init_app(app, service)`` installs before/after hooks and a ``/metrics`` route.
+``init_app(app, service)`` installs before/after hooks and a ``/metrics`` route. A view can add
+fields to its one access-log line with ``g.log_extra`` (one line per request, not two).
 Metrics: ``http_requests_total{service,method,route,status}`` and
-``http_request_duration_seconds{service,method,route}``. With several gunicorn
-workers set ``PROMETHEUS_MULTIPROC_DIR`` (an empty writable dir) so /metrics
-aggregates all workers (the services' gunicorn.conf.py handles worker exit).
+``http_request_duration_seconds{service,method,route}``. With several worker
+processes set ``PROMETHEUS_MULTIPROC_DIR`` (an empty writable dir) so /metrics
+aggregates all of them (the metrics are counters and histograms only: no live gauges to clean up).
 """
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def init_app(app: Flask, service: str) -> None:
                     "route": route,
                     "status": response.status_code,
                     "duration_ms": round(elapsed * 1000, 2),
+                    **g.get("log_extra", {}),
                 },
             )
         return response

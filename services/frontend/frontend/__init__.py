@@ -1,6 +1,6 @@
 """frontend: the web page and the API gateway (``/api/*``).
 
-Run: ``gunicorn 'frontend:create_app()'`` from ``services/frontend``.
+Run: ``python -m svc_common.serve frontend:create_app`` from ``services/frontend`` (PYTHONPATH=../common).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ keeps the latest record per key: deduplication, never summing. The consumer read
 
 Each frontend process keeps its own copy: the consumer uses a fresh consumer group per process,
 reads the topic from the beginning and never commits offsets. It is started lazily, on the first
-``/api/analytics`` request, inside the serving process (threads do not survive gunicorn's fork).
+``/api/analytics`` request, inside the serving process (threads do not survive a fork).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HTTP_SERVICE = (ROOT / "gunicorn.conf.py").exists()
+HTTP_SERVICE = (ROOT / "openapi.yaml").exists()
 
 
 @pytest.mark.parametrize("name", ["Dockerfile", "requirements.txt", "requirements-test.txt", "README.md", "pytest.ini",
@@ -17,10 +17,11 @@ def test_service_files_exist(name):
 
 
 @pytest.mark.skipif(not HTTP_SERVICE, reason="not an HTTP service")
-def test_http_service_has_openapi_and_gunicorn_config():
-    assert (ROOT / "openapi.yaml").is_file()
-    conf = (ROOT / "gunicorn.conf.py").read_text()
-    assert 'worker_class = "gthread"' in conf and "control_socket_disable = True" in conf
+def test_http_service_is_served_by_a_production_server():
+    """gunicorn (a gunicorn.conf.py here) or Granian (svc_common.serve in the image's CMD), never Flask's dev server."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert (ROOT / "gunicorn.conf.py").is_file() or '"svc_common.serve"' in dockerfile
+    assert "flask run" not in dockerfile
 
 
 def test_runtime_requirements_are_pinned():
