@@ -2,13 +2,18 @@
 
 `up` is idempotent: live, healthy components are reused; dead processes are restarted; nothing is
 spawned until every selected component passed its prerequisite and port checks.
+
+Start order: a component starts as soon as what it stands on is healthy, not a whole tier later.
+By default that is every selected component of a lower tier; a component may name its own
+(`needs`, e.g. Terraform needs only the AWS emulator, so it runs while Flink boots), and one that
+nothing stands on (`needed_by_later_tiers = False`, the analytics job) is not waited for.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import sys
@@ -71,24 +76,46 @@ class Sandbox:
             for comp in chosen:
                 comp.check_prerequisites()
             self._check_ports(chosen)
-            results, errors = [], []
-            for tier in sorted({self._tier(c) for c in chosen}):
-                wave = [c for c in chosen if self._tier(c) == tier]
-                with ThreadPoolExecutor(max_workers=len(wave)) as pool:
-                    futures = {c.name: pool.submit(self._up_one, c, progress) for c in wave}
-                    for name, future in futures.items():
-                        try:
-                            results.append(future.result())
-                        except SandboxError as exc:
-                            progress(name, "failed")
-                            errors.append(str(exc))
-                if errors:
-                    break  # later tiers stand on this one
+            results, errors = self._start_all(chosen, progress)
             if results:
                 self._ensure_monitor()
             if errors:
                 raise SandboxError("; ".join(errors))
         return results
+
+    def _needs(self, comp: Component, chosen: list[Component]) -> set[str]:
+        names = {c.name for c in chosen}
+        declared = getattr(comp, "needs", None)
+        if declared is not None:
+            return set(declared) & names
+        return {c.name for c in chosen if self._tier(c) < self._tier(comp)
+                and getattr(c, "needed_by_later_tiers", True)}
+
+    def _start_all(self, chosen: list[Component], progress: Progress) -> tuple[list[UpResult], list[str]]:
+        """Start each component once its needs are up, in parallel; after a failure nothing new starts."""
+        needs = {c.name: self._needs(c, chosen) for c in chosen}
+        pending = {c.name: c for c in chosen}
+        running: dict = {}
+        done: set[str] = set()
+        results, errors = [], []
+        with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+            while pending or running:
+                if not errors:
+                    for name in [n for n in pending if needs[n] <= done]:
+                        running[pool.submit(self._up_one, pending.pop(name), progress)] = name
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        results.append(future.result())
+                        done.add(name)
+                    except SandboxError as exc:
+                        progress(name, "failed")
+                        errors.append(str(exc))
+        order = [c.name for c in chosen]
+        return sorted(results, key=lambda r: order.index(r.name)), errors
 
     def restart_crashed_services(self) -> list[str]:
         """Restart services whose process died (a Deployment's restart policy); infra is left
@@ -170,6 +197,7 @@ class Sandbox:
             alive = [p for p in record.processes if process.is_running(p)]
             expected = {s.role for s in comp.processes()} if alive else set()
             for extra in [p for p in alive if p.role not in expected]:  # scaled down
+                comp.before_stop(extra.role)
                 process.stop_group(extra.pid, sig=comp.stop_signal)
                 alive.remove(extra)
                 record.processes.remove(extra)

@@ -91,6 +91,9 @@ class Component(ABC):
     def after_start(self) -> None:
         """One-time set-up once healthy (topics, databases...); must be idempotent."""
 
+    def before_stop(self, role: str) -> None:
+        """One process of a running component is about to stop (a scale-down)."""
+
     @abstractmethod
     def env(self) -> dict[str, str]:
         """Endpoint env vars with the names the real clouds use."""

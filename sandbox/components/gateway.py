@@ -4,12 +4,16 @@ For each Deployment, HAProxy listens on the Service port and balances requests o
 replicas' private ports. Every possible replica slot (up to the HPA's maximum) is configured and
 health-checked on the readiness probe's path, so a replica receives traffic only once it is
 ready and the emulated HPA scales by starting or stopping processes — no reload needed.
+A replica that is scaled down first leaves the balancer through HAProxy's runtime API (like a
+Pod leaving its Service's endpoints) and stops once its in-flight requests are done.
 """
 
 from __future__ import annotations
 
+import csv
 import shutil
 import socket
+import time
 
 from sandbox.components.base import Component, Health, ProcessSpec
 from sandbox.errors import SandboxError
@@ -45,6 +49,7 @@ class Gateway(Component):
         lines = [
             "global",
             "    maxconn 8192",
+            f"    stats socket {self.admin_socket} mode 600 level admin",
             "defaults",
             "    mode http",
             "    timeout connect 1s",
@@ -72,6 +77,41 @@ class Gateway(Component):
                       for i in range(workload.max_replicas)]
             lines.append("")
         return "\n".join(lines)
+
+    @property
+    def admin_socket(self):
+        return self.conf_dir / "admin.sock"
+
+    def _admin(self, command: str) -> str:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(2)
+            sock.connect(str(self.admin_socket))
+            sock.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def drain(self, service: str, replica: int, timeout_s: float = 5.0) -> None:
+        """Take a replica out of the balancer and wait until it has no request in flight."""
+        backend, server = f"{service}-replicas", f"replica-{replica}"
+        try:
+            self._admin(f"set server {backend}/{server} state maint")
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                rows = csv.DictReader(self._admin("show stat").lstrip("# ").splitlines())
+                if all(r["scur"] in ("", "0") for r in rows if r["pxname"] == backend and r["svname"] == server):
+                    return
+                time.sleep(0.05)
+        except OSError:
+            return  # no gateway running: nothing routes to the replica anyway
+
+    def enable(self, service: str, replica: int) -> None:
+        """Let a (re)started replica back into the balancer; its health check decides when."""
+        try:
+            self._admin(f"set server {service}-replicas/replica-{replica} state ready")
+        except OSError:
+            pass
 
     def processes(self) -> list[ProcessSpec]:
         return [ProcessSpec("haproxy", ["haproxy", "-W", "-db", "-f", str(self.conf_dir / "haproxy.cfg")])]

@@ -116,6 +116,20 @@ class Service(Component):
         return [ProcessSpec(f"replica-{i}", command, env=self._env(self.replica_port(i)), cwd=self.folder)
                 for i in range(self.replicas())]
 
+    def _gateway(self):
+        from sandbox import components
+
+        return components.load("gateway", self.settings.runtime)(self.settings, self.state)
+
+    def after_start(self) -> None:
+        for index in range(self.replicas()):  # replicas drained by an earlier scale-down come back
+            self._gateway().enable(self.name, index)
+
+    def before_stop(self, role: str) -> None:
+        """Scale-down as Kubernetes does it: out of the Service's endpoints first, then stopped
+        once its in-flight requests are answered (no 502 for requests already sent to it)."""
+        self._gateway().drain(self.name, int(role.rsplit("-", 1)[1]))
+
     def health(self) -> Health:
         import requests
 
