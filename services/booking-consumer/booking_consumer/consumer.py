@@ -26,7 +26,9 @@ def consumer_conf(cfg: Config) -> dict:
         "enable.auto.offset.store": False,
         "isolation.level": "read_committed",
         "auto.offset.reset": "earliest",
-        "fetch.wait.max.ms": 10,
+        # fuller fetches under load (one broker answer per 64 KiB or 25 ms, not per booking)
+        "fetch.min.bytes": 65536,
+        "fetch.wait.max.ms": 25,
         "session.timeout.ms": 10000,
         "heartbeat.interval.ms": 2000,
         **cfg.extra_kafka,

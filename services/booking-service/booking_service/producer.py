@@ -36,7 +36,7 @@ class BookingPublisher:
             "bootstrap.servers": brokers,
             "acks": "all",
             "enable.idempotence": True,
-            "linger.ms": 2,
+            "linger.ms": 5,  # concurrent requests share produce requests (broker CPU), +<=5 ms
             "delivery.timeout.ms": delivery_timeout_ms,
             "request.timeout.ms": min(delivery_timeout_ms, 5000),
             "max.in.flight.requests.per.connection": 5,
