@@ -2,7 +2,8 @@
 # Installs what the native sandbox runs on from Debian's packages, only when it is missing:
 # Java 17 (Kafka, Flink), Maven (fetches the jars from Maven Central), PostgreSQL server,
 # Chromium (the frontend's browser test drives it with Playwright; never downloaded by Playwright),
-# HAProxy (plays the Kubernetes Services in front of the native service replicas).
+# HAProxy (plays the Kubernetes Services in front of the native service replicas), wrk (`make bench`'s
+# HTTP load generator: C, so the load itself takes little of the CPU it measures).
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,7 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v python3.11 >/dev/null || missing+=(python3.11 python3.11-venv)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v haproxy >/dev/null || missing+=(haproxy)
+command -v wrk >/dev/null || missing+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
