@@ -57,10 +57,18 @@ load: venv ## k6 booking load (load/booking.js, 150 VUs) on the native sandbox; 
 images: venv ## Build the docker runtime's local stand-in images (cached by input hash)
 	$(BIN)/python -m sandbox.images
 
-test-docker: venv ## Docker runtime: start the engine if needed, build images, run tests/docker
+# the docker runtime's own state dir and ports (+400, as tests/docker): a native sandbox may run
+DOCKER_TEST_ENV := SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-docker SANDBOX_PORTS__AWS=4966 SANDBOX_PORTS__KAFKA=19492 \
+	SANDBOX_PORTS__KAFKA_CONTROLLER=19493 SANDBOX_PORTS__POSTGRES=15832 SANDBOX_PORTS__GCS=9423 \
+	SANDBOX_PORTS__FLINK_REST=8481 SANDBOX_PORTS__FLINK_RPC=16523 SANDBOX_PORTS__FRONTEND=8400 \
+	SANDBOX_PORTS__BOOKING_SERVICE=8401 SANDBOX_PORTS__EVENT_CATALOG=8402 SANDBOX_PORTS__USER_SERVICE=8403 \
+	SANDBOX_PORTS__BOOKING_CONSUMER=8404 SANDBOX_PORTS__REPLICA_BASE=18400
+
+test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then the scenario flows on it
 	scripts/docker-engine.sh
 	$(BIN)/python -m sandbox.images
 	$(BIN)/python -m pytest tests/docker
+	$(DOCKER_TEST_ENV) SCENARIO_TARGET=docker $(BIN)/python -m pytest -n 2 --dist loadgroup scenarios/test_flows.py
 
 bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
 	$(BIN)/python bench/bench_sandbox.py --output reports/bench.json

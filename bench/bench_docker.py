@@ -6,8 +6,12 @@ each component is checked (`running()` + health), which is what a warm `up` does
 `cleanup(owner)`. RSS per component, measured like the native runtime (process-tree RSS seen from
 the host) and as `docker stats` shows it (cgroup usage minus inactive page cache).
 
+`--full`: the whole docker sandbox through the orchestrator (what `sandbox up --runtime docker`
+runs: infra, the Terraform apply, the analytics job, the five services): cold `up` (after `down`),
+warm `up` (everything reused), RSS per component as `sandbox status` shows it, `down`.
+
 Private state dir and ports +400 (native sandbox: defaults; another checkout: +200):
-    .venv/bin/python bench/bench_docker.py [--only kafka,postgres] [--output reports/bench-docker.json]
+    .venv/bin/python bench/bench_docker.py [--only kafka,postgres | --full] [--output reports/bench-docker.json]
 Images must be built first: python -m sandbox.images.
 """
 
@@ -25,7 +29,37 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 PORTS = {"AWS": 4966, "KAFKA": 19492, "KAFKA_CONTROLLER": 19493, "POSTGRES": 15832, "GCS": 9423,
-         "FLINK_REST": 8481, "FLINK_RPC": 16523}
+         "FLINK_REST": 8481, "FLINK_RPC": 16523, "FRONTEND": 8400, "BOOKING_SERVICE": 8401,
+         "EVENT_CATALOG": 8402, "USER_SERVICE": 8403, "BOOKING_CONSUMER": 8404, "REPLICA_BASE": 18400}
+
+
+def bench_full(keep: bool) -> dict:
+    """Cold and warm `up` of the whole docker sandbox, status RSS, `down`."""
+    os.environ["SANDBOX_RUNTIME"] = "docker"
+    from sandbox.orchestrator import Sandbox
+    from sandbox.settings import load_settings
+
+    sandbox = Sandbox(load_settings())
+    sandbox.down()
+    report = {"runtime": "docker", "mode": "full"}
+    started = time.perf_counter()
+    results = sandbox.up()
+    report["cold_up_s"] = round(time.perf_counter() - started, 2)
+    report["cold_s"] = {r.name: round(r.seconds, 2) for r in results}
+    started = time.perf_counter()
+    results = sandbox.up()
+    report["warm_up_s"] = round(time.perf_counter() - started, 2)
+    report["warm_actions"] = sorted({r.action for r in results})
+    time.sleep(2)
+    rows = sandbox.status()
+    report["rss_mib"] = {r.name: round(r.rss / 2**20) for r in rows}
+    report["rss_total_mib"] = sum(report["rss_mib"].values())
+    report["healthy"] = all(r.healthy for r in rows if r.counts)
+    if not keep:
+        started = time.perf_counter()
+        sandbox.down()
+        report["down_s"] = round(time.perf_counter() - started, 2)
+    return report
 
 
 def main() -> None:
@@ -33,10 +67,18 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated components (default: all docker infra)")
     parser.add_argument("--output", type=Path, help="also write the JSON here")
     parser.add_argument("--keep", action="store_true", help="leave the containers running at the end")
+    parser.add_argument("--full", action="store_true", help="the whole sandbox through the orchestrator")
     args = parser.parse_args()
     os.environ.setdefault("SANDBOX_STATE_DIR", str(PROJECT / ".sandbox-docker-bench"))
     for key, port in PORTS.items():
         os.environ.setdefault(f"SANDBOX_PORTS__{key}", str(port))
+    if args.full:
+        text = json.dumps(bench_full(args.keep), indent=2)
+        print(text)
+        if args.output:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(text + "\n")
+        return
 
     from sandbox.components.docker import DOCKER_INFRA, base
     from sandbox.settings import load_settings

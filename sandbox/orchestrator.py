@@ -340,8 +340,10 @@ class Sandbox:
 
     def _status_of(self, comp: Component) -> Status:
         if _is_container(comp):
-            if not comp.running():
-                return Status(comp.name, "not started", [], comp.port, None, Health(False, "no container"), 0)
+            state = comp.container_state()
+            if state != "running":
+                detail = "no container" if state == "not started" else "a container exited"
+                return Status(comp.name, state, [], comp.port, None, Health(False, detail), comp.rss())
             health = _quick_health(comp)
             ids = ",".join(c[:12] for c in comp.container_ids())
             return Status(comp.name, "running", [], comp.port, None, Health(health.ok, f"{health.detail} [{ids}]"),

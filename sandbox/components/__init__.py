@@ -30,8 +30,8 @@ NATIVE_APPS: dict[str, str] = {
     "analytics": "sandbox.components.analytics:Analytics",
 }
 
-# the docker runtime: same components as containers (sandbox/components/docker); no Terraform
-# task (LocalStack's stand-in cannot run Lambda offline) and its own small service table
+# the docker runtime: same components as containers (sandbox/components/docker), the same
+# Terraform task against LocalStack, the analytics job, and its own small service table
 DOCKER_INFRA = {
     "aws": "sandbox.components.docker.aws:Aws",
     "kafka": "sandbox.components.docker.kafka:Kafka",
@@ -40,7 +40,14 @@ DOCKER_INFRA = {
     "flink": "sandbox.components.docker.flink:Flink",
 }
 
-RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS, NATIVE_APPS), "docker": (DOCKER_INFRA, {}, {})}
+DOCKER_TASKS = {
+    "terraform": "sandbox.components.docker.terraform:Terraform",
+}
+DOCKER_APPS = {
+    "analytics": "sandbox.components.docker.analytics:Analytics",
+}
+
+RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS, NATIVE_APPS), "docker": (DOCKER_INFRA, DOCKER_TASKS, DOCKER_APPS)}
 
 
 def _workloads():

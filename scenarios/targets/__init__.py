@@ -14,6 +14,7 @@ from scenarios.targets.base import Target, UnsupportedFault
 # name -> "module:Class"; imported lazily so a cloud target's SDKs are optional.
 TARGETS: dict[str, str] = {
     "sandbox": "scenarios.targets.sandbox:SandboxTarget",
+    "docker": "scenarios.targets.docker:DockerTarget",  # the sandbox on `--runtime docker`
     # "aws": "scenarios.targets.aws:AwsTarget",   # not implemented yet: see scenarios/README.md
 }
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 
 from sandbox.errors import SandboxError
 
-STATE_DIR = "/work/main/.sandbox-docker"
+STATE_DIR = str(Path(__file__).resolve().parents[2] / ".sandbox-docker")  # also `make test-docker`'s flows
 PORTS = {"AWS": 4966, "KAFKA": 19492, "KAFKA_CONTROLLER": 19493, "POSTGRES": 15832, "GCS": 9423,
          "FLINK_REST": 8481, "FLINK_RPC": 16523, "FRONTEND": 8400, "BOOKING_SERVICE": 8401,
          "EVENT_CATALOG": 8402, "USER_SERVICE": 8403, "BOOKING_CONSUMER": 8404}

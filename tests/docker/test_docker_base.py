@@ -142,3 +142,63 @@ def test_cleanup_removes_only_what_the_owner_labelled(monkeypatch):
     counts = base.cleanup("/me")
     assert sorted(engine.removed) == ["c-mine", "n-mine", "v-mine"]
     assert counts == {"containers": 1, "networks": 1, "volumes": 1}
+
+
+def test_killed_container_is_started_again_not_recreated(comp, monkeypatch):
+    """`up` after a `docker kill`: the exited container starts again with its data (writable layer)."""
+    labels = comp.labels("postgres")
+    killed = _thing("c-pg", **labels)
+    killed.status = "exited"
+    killed.start = lambda: setattr(killed, "status", "running")
+    engine = FakeEngine(images=base.IMAGES["postgres"], containers=[killed])
+    monkeypatch.setattr(base, "_client", engine)
+    assert comp.container_state() == "stopped"
+    assert comp.start() == []
+    assert killed.status == "running" and engine.removed == []
+    assert comp.container_state() == "running"
+
+
+def test_preflight_ignores_ports_held_by_its_own_containers(comp, monkeypatch):
+    import sandbox.process
+
+    half = _thing("c-pg", **comp.labels("postgres"))
+    monkeypatch.setattr(base, "_client", FakeEngine(images=base.IMAGES["postgres"], containers=[half]))
+    monkeypatch.setattr(sandbox.process, "port_in_use", lambda port: True)
+    comp.preflight()  # no "port in use": it is this component's container
+
+
+def test_docker_runtime_registry_has_every_native_tier():
+    from sandbox import components
+
+    assert components.tier("terraform", "docker") == 1
+    assert components.tier("analytics", "docker") == 2
+    assert {"user-service", "frontend", "booking-service"} <= {
+        n for n in components.component_names("docker") if components.tier(n, "docker") == 3}
+
+
+def test_localstack_gets_the_socket_and_lambda_settings(tmp_path, monkeypatch):
+    import json
+
+    from sandbox.components.docker import aws
+
+    settings = load_settings(state_dir=tmp_path / "state")
+    comp = aws.Aws(settings, StateDir(settings.state_dir))
+    monkeypatch.setattr(aws, "engine_socket", lambda: tmp_path / "docker.sock")
+    monkeypatch.setattr(aws, "resolve_image", lambda key, s: f"img-{key}")
+    monkeypatch.setattr(base, "resolve_image", lambda key, s, present=None: f"img-{key}")
+    spec = comp.container_specs()[0]
+    assert spec.volumes == {str(tmp_path / "docker.sock"): {"bind": "/var/run/docker.sock", "mode": "rw"}}
+    assert json.loads(spec.env["LAMBDA_RUNTIME_IMAGE_MAPPING"]) == {"python3.11": "img-lambda-python"}
+    assert spec.env["LAMBDA_DOCKER_NETWORK"] == comp.network and spec.env["HOSTNAME_FROM_LAMBDA"] == "aws"
+    assert f"-l sandbox.owner={comp.owner}" in spec.env["LAMBDA_DOCKER_FLAGS"]  # `down` removes functions
+    assert "-l sandbox.role=lambda" in spec.env["LAMBDA_DOCKER_FLAGS"]
+
+
+def test_dynamodb_local_launcher_manifest_wraps_at_72_bytes():
+    from sandbox.images import _manifest_line
+
+    text = _manifest_line("Class-Path: . " + " ".join(f"DynamoDBLocal_lib/jar-{i}.jar" for i in range(20)))
+    lines = text.split("\r\n")[:-1]
+    assert all(len(line.encode()) <= 72 for line in lines)
+    assert all(line.startswith(" ") for line in lines[1:])
+    assert "".join(line[1:] if i else line for i, line in enumerate(lines)).endswith("jar-19.jar")

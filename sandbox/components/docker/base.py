@@ -43,6 +43,8 @@ IMAGES: dict[str, tuple[str, str]] = {
     "postgres": ("postgres:15.13", "sandbox-local/postgres:15"),
     "flink": ("flink:1.19.3-scala_2.12-java17", "sandbox-local/flink:1.19.3"),
     "gcs": ("fsouza/fake-gcs-server:1.52.2", "sandbox-local/fake-gcs-server:gcp-storage-emulator"),
+    # the image LocalStack runs python3.11 Lambda functions in (not a component of its own)
+    "lambda-python": ("public.ecr.aws/lambda/python:3.11", "sandbox-local/lambda-python:3.11"),
 }
 
 
@@ -56,6 +58,7 @@ class ContainerSpec:
     env: dict[str, str] = field(default_factory=dict)
     ports: dict[int, int] = field(default_factory=dict)  # container port -> host port (127.0.0.1)
     mem_limit: str | None = None
+    volumes: dict[str, dict] = field(default_factory=dict)  # docker SDK form: host path -> {bind, mode}
 
 
 # ------------------------------------------------------------------ settings and engine
@@ -182,8 +185,8 @@ class ContainerComponent:
         if not image_present(image):
             raise SandboxError(f"image {image} for {self.name} is not present in the Docker engine",
                                "make images (builds local stand-ins), or docker pull " + image)
-        if self.running():
-            return
+        if self._containers():
+            return  # its own containers may hold the ports; start() restarts or replaces them
         for port_name, port in self.ports.items():
             if port_in_use(port):
                 raise SandboxError(f"port {port} for {self.name} is already in use",
@@ -216,7 +219,9 @@ class ContainerComponent:
 
         if self.running():
             return []
-        self.stop()  # a partial or exited set: start clean
+        if self._restart_exited():
+            return []
+        self.stop()  # a partial set: start clean
         self.on_create()
         network = self.ensure_network()
         created = []
@@ -226,7 +231,7 @@ class ContainerComponent:
                     spec.image, spec.command, name=self.container_name(spec.role),
                     environment=spec.env, labels=self.labels(spec.role), network=network.name,
                     ports={f"{cport}/tcp": ("127.0.0.1", hport) for cport, hport in spec.ports.items()},
-                    mem_limit=spec.mem_limit, hostname=spec.role,
+                    mem_limit=spec.mem_limit, hostname=spec.role, volumes=spec.volumes or None,
                 )
                 created.append(container)
                 # the role is the DNS name other containers on the network use
@@ -239,6 +244,31 @@ class ContainerComponent:
             raise SandboxError(f"{self.name}: could not start its container: {str(exc)[:300]}",
                                f"see `docker logs` / `sandbox logs {self.name}`") from None
         return [c.id for c in created]
+
+    def _restart_exited(self) -> bool:
+        """When every container exists and some exited (killed, OOM, engine restart), start them
+        again: their writable layer is the component's data, as a data dir is natively."""
+        import docker.errors
+
+        existing = {c.labels.get(ROLE_LABEL): c for c in self._containers()}
+        if set(existing) != {s.role for s in self.container_specs()}:
+            return False
+        try:
+            for container in existing.values():
+                if container.status != "running":
+                    container.start()
+        except docker.errors.DockerException:
+            return False
+        return True
+
+    def container_state(self) -> str:
+        """"running", "degraded" (some containers not running), "stopped" or "not started"."""
+        found = self._containers()
+        if not found:
+            return "not started"
+        if self.running():
+            return "running"
+        return "degraded" if any(c.status == "running" for c in found) else "stopped"
 
     def container_name(self, role: str) -> str:
         return f"{self.network}-{role}"
@@ -258,7 +288,11 @@ class ContainerComponent:
 
         health = wait_for(check, timeout=timeout, interval=0.3)
         if health.ok:
-            self.after_start()
+            try:
+                self.after_start()
+            except Exception:
+                self.stop()  # nothing half-started: a failed set-up (job submission...) removes them
+                raise
             if self.health_after_setup:
                 health = wait_for(self.health, timeout=timeout)
         if not health.ok:

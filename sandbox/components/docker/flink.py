@@ -1,6 +1,10 @@
 """A Flink session cluster as two containers: `flink-jobmanager` and `flink-taskmanager`, from the
 official flink image or the stand-in built from PyFlink's distribution (same entrypoint contract:
-`jobmanager`/`taskmanager`, FLINK_PROPERTIES). Health: the native REST `/overview` check."""
+`jobmanager`/`taskmanager`, FLINK_PROPERTIES). Health: the native REST `/overview` check.
+
+Checkpoints and savepoints go to a named volume (`<network>-flink-data`, owner-labelled) mounted
+at /opt/flink/data in both containers: the job's retained checkpoints need a directory both see,
+and the volume outlives a Flink restart (the analytics job resumes from it); `down` removes it."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sandbox.components.docker.base import ContainerComponent, ContainerSpec
 
 REST_PORT = 8081
 RPC_PORT = 6123
+DATA_DIR = "/opt/flink/data"
 
 
 class Flink(ContainerComponent, native.Flink):
@@ -35,14 +40,27 @@ class Flink(ContainerComponent, native.Flink):
             "parallelism.default: 1",
             "heartbeat.timeout: 20000",
             "resourcemanager.taskmanager-timeout: 10000",
+            f"state.checkpoints.dir: file://{DATA_DIR}/checkpoints",
+            f"state.savepoints.dir: file://{DATA_DIR}/savepoints",
         ])
+
+    @property
+    def volume(self) -> str:
+        return f"{self.network}-flink-data"
+
+    def on_create(self) -> None:
+        from sandbox.components.docker.base import OWNER_LABEL, client
+
+        if not any(v.name == self.volume for v in client().volumes.list(filters={"name": self.volume})):
+            client().volumes.create(self.volume, labels={OWNER_LABEL: self.owner})
 
     def container_specs(self) -> list[ContainerSpec]:
         env = {"FLINK_PROPERTIES": self._properties()}
+        data = {self.volume: {"bind": DATA_DIR, "mode": "rw"}}
         return [
             ContainerSpec("flink-jobmanager", self.image, ["jobmanager"], env,
-                          ports={REST_PORT: self.port, RPC_PORT: self.settings.ports.flink_rpc}),
-            ContainerSpec("flink-taskmanager", self.image, ["taskmanager"], env),
+                          ports={REST_PORT: self.port, RPC_PORT: self.settings.ports.flink_rpc}, volumes=data),
+            ContainerSpec("flink-taskmanager", self.image, ["taskmanager"], env, volumes=data),
         ]
 
     def log_files(self):

@@ -28,9 +28,9 @@ SERVICES = [
     ServiceSpec("event-catalog", "event_catalog", "EVENT_SERVICE_URL", ("python", "-m", "event_catalog.migrate")),
     ServiceSpec("booking-service", "booking_service", "BOOKING_SERVICE_URL", ("python", "-m", "booking_service.migrate")),
     ServiceSpec("booking-consumer", "booking_consumer", None, ("python", "-m", "booking_consumer.migrate")),
-    # user-service and frontend need the users table and raw-data bucket that the Terraform apply
-    # creates; the docker runtime has no Terraform task yet (LocalStack's offline stand-in lacks
-    # DynamoDB and Lambda execution), so they are not run here.
+    # these two use the users table and raw-data bucket of the Terraform apply (tier 1)
+    ServiceSpec("user-service", "user_service", "USER_SERVICE_URL"),
+    ServiceSpec("frontend", "frontend", "FRONTEND_URL"),
 ]
 
 
@@ -53,7 +53,9 @@ class Service(ContainerComponent, Component):
         return Health(response.ok, f"/ready {response.status_code}")
 
     def env(self) -> dict[str, str]:
-        return {self.spec.url_env: self.url} if self.spec.url_env else {}
+        """<NAME>_URL and the name the other services read (EVENT_SERVICE_URL), as natively."""
+        names = {f"{self.name.upper().replace('-', '_')}_URL", *([self.spec.url_env] if self.spec.url_env else [])}
+        return {name: self.url for name in sorted(names)}
 
     @property
     def image(self) -> str:
