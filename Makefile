@@ -70,7 +70,8 @@ test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then
 	$(BIN)/python -m pytest tests/docker
 	$(DOCKER_TEST_ENV) SCENARIO_TARGET=docker $(BIN)/python -m pytest -n 2 --dist loadgroup scenarios/test_flows.py
 
-bench: venv ## Measure cold/warm up, down and RSS; JSON in reports/bench.json
+bench: venv ## Native product numbers, then native vs docker side by side; JSON in reports/bench.json
+	scripts/docker-engine.sh && $(BIN)/python -m sandbox.images || echo "bench: no Docker engine/images; the docker runtime is reported as skipped"
 	$(BIN)/python bench/bench_sandbox.py --output reports/bench.json
 
 clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)

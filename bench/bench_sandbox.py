@@ -5,7 +5,7 @@ ports so a sandbox you are using is never touched. Prints a table and writes JSO
 Sections: harness (cold/warm `up` of the five components, `down`, RSS), terraform (fresh and
 no-op apply), booking path (accepted bookings/s and latency through the frontend, accepted ->
 confirmed), analytics (job submit -> RUNNING, throughput through the job, booking -> window
-result). Every figure is reported next to its target; a missed target is reported, not hidden.
+result), then the docker runtime's whole sandbox beside the native one (cold/warm `up`, RSS). Every figure is reported next to its target; a missed target is reported, not hidden.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def bench_full_stack(env: dict, results: dict) -> None:
     (Path(env["SANDBOX_STATE_DIR"]) / "state" / "terraform-apply.json").unlink()  # re-apply, same emulator
     _, report = timed("up", "--only", "terraform", "--json", env=env)
     results["terraform_noop_apply_s"] = component_seconds(report, "terraform")
+    results["full_warm_up_s"] = round(statistics.median(timed("up", "--json", env=env)[0] for _ in range(3)), 3)
     rows = json.loads(sandbox("status", "--json", env=env, check=False).stdout)
     results["rss_total_gib"] = round(sum(r["rss_bytes"] for r in rows) / 2**30, 3)
     results["rss_mib_by_component"] = {r["component"]: round(r["rss_bytes"] / 2**20) for r in rows if r["rss_bytes"]}
@@ -156,11 +157,41 @@ def bench_flink(sandbox_env: dict, env: dict, results: dict, bookings: int) -> N
     TARGETS["booking_to_window_result_s"] = ("<=", window + 3.0)
 
 
+def bench_docker(results: dict) -> None:
+    """The docker runtime's whole sandbox (bench/bench_docker.py --full: own state dir and ports)
+    beside the native one. Skipped, with the reason, when no Docker engine answers."""
+    try:
+        import docker
+
+        docker.from_env(timeout=5).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means: no engine to measure
+        results["docker"] = {"skipped": f"no Docker engine ({type(exc).__name__}); scripts/docker-engine.sh starts one"}
+        return
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        run = subprocess.run([sys.executable, str(PROJECT / "bench" / "bench_docker.py"), "--full", "--output", out.name],
+                             cwd=PROJECT, capture_output=True, text=True, timeout=1200)
+        if run.returncode != 0:
+            results["docker"] = {"failed": (run.stderr or run.stdout).strip().splitlines()[-1:]}
+            return
+        docker_report = json.loads(Path(out.name).read_text())
+    results["docker"] = docker_report
+    native = {"cold_up_s": round(results["cold_up_s"] + results["full_up_after_infra_s"], 2),
+              "warm_up_s": results["full_warm_up_s"], "rss_gib": results["rss_total_gib"]}
+    dock = {"cold_up_s": docker_report["cold_up_s"], "warm_up_s": docker_report["warm_up_s"],
+            "rss_gib": round(docker_report["rss_total_mib"] / 1024, 3)}
+    results["native_vs_docker"] = {
+        "note": "whole sandbox; native = infra cold up + the rest, 2 replicas per service; docker = one container per service",
+        "native": native, "docker": dock,
+        "docker_over_native": {k: round(dock[k] / native[k], 2) if native[k] else None for k in native},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=PROJECT / "reports" / "bench.json")
     parser.add_argument("--load-seconds", type=float, default=20)
     parser.add_argument("--flink-bookings", type=int, default=300_000)
+    parser.add_argument("--no-docker", action="store_true", help="skip the docker runtime side of the comparison")
     args = parser.parse_args()
 
     state = Path(tempfile.mkdtemp(prefix="bench-", dir=PROJECT / ".cache"))
@@ -177,6 +208,8 @@ def main() -> None:
     finally:
         sandbox("down", "--wipe", env=env, check=False)
         subprocess.run(["rm", "-rf", str(state)])
+    if not args.no_docker:
+        bench_docker(results)
     results["machine"] = {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
     results["targets"] = {k: f"{op} {v}" for k, (op, v) in TARGETS.items()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +223,18 @@ def main() -> None:
         met = "-" if value is None or target is None else (
             "yes" if (value <= target if op == "<=" else value >= target) else "NO")
         table.add_row(key, str(value), f"{op} {target}", met)
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    side = results.get("native_vs_docker")
+    if side:
+        table = Table(title="native vs docker runtime (whole sandbox)", title_justify="left")
+        for column in ("metric", "native", "docker", "docker / native"):
+            table.add_column(column)
+        for key in side["native"]:
+            table.add_row(key, str(side["native"][key]), str(side["docker"][key]), str(side["docker_over_native"][key]))
+        console.print(table)
+    elif "docker" in results:
+        console.print(f"docker runtime not measured: {results['docker']}")
     print(json.dumps(results))
 
 
