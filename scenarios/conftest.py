@@ -5,9 +5,11 @@ and a summary (table + `reports/scenarios.json`).
   The controller process brings it up once (or reuses a healthy one) before the xdist workers
   start, and stops it at the end only if it started it (``SCENARIO_KEEP=1`` keeps it running).
 - Isolation: every test creates its own event(s), users, idempotency keys and S3 keys (``uid``).
-  Fault tests (``@pytest.mark.fault("kafka")``) take an exclusive lock on the parts they disturb;
-  the other tests hold a shared lock on what they use (``@pytest.mark.uses(...)``, default
-  ``booking``), so a fault never hits a flow test running on the other worker.
+  Locks are per shared component: a fault test (``@pytest.mark.fault("kafka")``) holds its
+  component exclusively, every test holds the components it needs shared (``@pytest.mark.uses``,
+  default the booking path), so a fault never hits a test that needs what it breaks, while
+  faults on disjoint components (the Flink job vs Postgres) overlap.
+- Order: tests are handed to the workers longest-blocking first (see ``_schedule_key``).
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ from scenarios.targets import get_target
 PROJECT = Path(__file__).resolve().parents[1]
 TARGET_NAME = os.environ.get("SCENARIO_TARGET", "sandbox")
 
-# which shared parts each fault disturbs (exclusive lock while it runs)
-FAULT_DOMAINS = {
-    "kafka": ("booking", "analytics"),
-    "postgres": ("booking",),
-    "booking-consumer": ("booking",),
-    "flink": ("analytics",),
-}
+# what a test needs undisturbed unless it says otherwise (`uses`): the booking path
+DEFAULT_USES = ("kafka", "postgres", "booking-consumer")
+# faults in the order they are handed out: the Kafka fault blocks every other test, so it goes
+# first; the Flink fault next, so the booking faults and flows overlap it on the other worker
+FAULT_ORDER = ("kafka", "flink", "postgres", "booking-consumer")
+# one worker runs these one after the other (xdist group): were the Flink fault handed to the
+# other worker at the start, it would take Kafka's shared lock first and the Kafka fault, which
+# stops everything, would wait for it instead of running first
+FIRST_ON_ONE_WORKER = ("kafka", "flink")
 
 
 def _is_worker(config) -> bool:
@@ -43,8 +47,8 @@ def _is_worker(config) -> bool:
 def pytest_configure(config):
     for line in (
         "validated(*targets): the targets this scenario has been run green against",
-        "fault(component): disturbs a shared component; runs alone (exclusive lock, xdist group 'faults')",
-        "uses(*domains): shared parts this test needs undisturbed (default: booking)",
+        "fault(component): disturbs a shared component (held exclusively while the test runs)",
+        "uses(*components): shared components this test needs undisturbed (default: kafka, postgres, booking-consumer)",
         "pure: needs no running system",
         "xdist_group(name): same-worker group under --dist loadgroup (also registered by pytest-xdist)",
     ):
@@ -52,11 +56,30 @@ def pytest_configure(config):
     config._scenario = {"started_at": time.time(), "up_seconds": None, "started_target": False}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup hook reads the group
+def _uses(item) -> tuple[str, ...]:
+    marker = item.get_closest_marker("uses")
+    return tuple(marker.args) if marker else DEFAULT_USES
+
+
+def _schedule_key(item) -> tuple[int, int]:
+    """xdist hands tests out in collection order: instant checks, then the faults (the Kafka one
+    blocks everything, the Flink one is longest and overlaps others), then flows, and last the
+    tests that need the Flink job (they cannot overlap the Flink fault)."""
+    if item.get_closest_marker("pure"):
+        return (0, 0)
+    fault = item.get_closest_marker("fault")
+    if fault:
+        return (1, FAULT_ORDER.index(fault.args[0]))
+    return (3 if "flink" in _uses(item) else 2, 0)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup hook reads the groups
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_schedule_key)  # stable: file order within a rank
     for item in items:
-        if item.get_closest_marker("fault"):
-            item.add_marker(pytest.mark.xdist_group("faults"))
+        fault = item.get_closest_marker("fault")
+        if fault and fault.args[0] in FIRST_ON_ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group("first"))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -151,22 +174,19 @@ def new_user(api, uid):
 
 @pytest.fixture(autouse=True)
 def _isolation(request):
-    """Shared lock for flow tests, exclusive for fault tests (see module docstring)."""
+    """Exclusive lock on the faulted component, shared ones on what the test uses (module docstring)."""
     validated = sorted({t for m in request.node.iter_markers("validated") for t in m.args})
     request.node.user_properties.append(("validated", validated))
     if request.node.get_closest_marker("pure"):
         yield
         return
     fault = request.node.get_closest_marker("fault")
-    if fault:  # "faults": two fault tests never overlap, whatever the scheduling
-        domains, exclusive = ["faults", *FAULT_DOMAINS[fault.args[0]]], True
-    else:
-        uses = request.node.get_closest_marker("uses")
-        domains, exclusive = list(uses.args if uses else ("booking",)), False
+    exclusive = [fault.args[0]] if fault else []
     folder = Path(tempfile.gettempdir()) / f"scenario-locks-{os.getuid()}-{TARGET_NAME}-" \
         f"{Path(os.environ.get('SANDBOX_STATE_DIR', PROJECT / '.sandbox')).resolve().name}"
     t0 = time.monotonic()
-    with domain_locks(folder, domains, exclusive):
+    request.node.user_properties.append(("started_at", time.time()))
+    with domain_locks(folder, exclusive, list(_uses(request.node))):
         request.node.user_properties.append(("lock_wait_s", round(time.monotonic() - t0, 1)))
         yield
 
@@ -179,4 +199,5 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _is_worker(config):
         return
-    scenario_report.finish(terminalreporter, config, TARGET_NAME, PROJECT / "reports" / "scenarios.json")
+    path = Path(os.environ.get("SCENARIO_REPORT", PROJECT / "reports" / "scenarios.json"))
+    scenario_report.finish(terminalreporter, config, TARGET_NAME, path)

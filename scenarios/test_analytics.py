@@ -9,7 +9,7 @@ import pytest
 from scenarios.lib import analytics as A
 from scenarios.lib.clients import AnalyticsReader
 
-pytestmark = [pytest.mark.validated("sandbox"), pytest.mark.uses("booking", "analytics")]
+pytestmark = [pytest.mark.validated("sandbox"), pytest.mark.uses("kafka", "postgres", "flink")]
 
 
 def test_window_totals_are_exact_for_known_timestamps(api, kafka, new_event, uid, window_seconds):

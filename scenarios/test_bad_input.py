@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-pytestmark = [pytest.mark.validated("sandbox"), pytest.mark.uses("booking", "aws")]
+pytestmark = [pytest.mark.validated("sandbox"), pytest.mark.uses("kafka", "postgres", "aws")]
 
 NO_EVENT = 2**31 - 1
 

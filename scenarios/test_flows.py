@@ -124,7 +124,7 @@ def _tiny_pdf() -> bytes:
             b"endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
 
-@pytest.mark.uses("booking", "aws")
+@pytest.mark.uses("kafka", "postgres", "booking-consumer", "aws")
 def test_upload_runs_lambda_and_a_pdf_ticket_appears(api, endpoints, new_event, new_user):
     import boto3
     from pypdf import PdfReader

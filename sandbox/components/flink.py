@@ -68,6 +68,7 @@ class Flink(Component):
             # per-process options: env.java.opts.all would replace Flink's --add-opens defaults
             "env.java.opts.jobmanager": "-XX:TieredStopAtLevel=1 -Xshare:auto",
             "env.java.opts.taskmanager": "-XX:TieredStopAtLevel=1 -Xshare:auto",
+            "env.java.opts.client": "-XX:TieredStopAtLevel=1 -Xshare:auto",  # `flink run`: a short-lived JVM
             "heartbeat.timeout": 20000,
             "resourcemanager.taskmanager-timeout": 10000,
         }

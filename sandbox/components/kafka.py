@@ -61,6 +61,10 @@ class Kafka(Component):
                     "transaction.state.log.min.isr=1",
                     "transaction.state.log.num.partitions=10",
                     "group.initial.rebalance.delay.ms=0",
+                    # after a kill -9 the restarted broker cannot register until the controller
+                    # expires the dead incarnation's session (9 s by default); 3 s here
+                    "broker.heartbeat.interval.ms=1000",
+                    "broker.session.timeout.ms=3000",
                     "auto.create.topics.enable=false",
                     "",
                 ]

@@ -38,6 +38,7 @@ OUTPUT_ENV = {
 
 class Terraform(Component):
     name = "terraform"
+    needs = ("aws",)  # only the emulator: the apply runs while Kafka and Flink still boot
 
     def processes(self) -> list[ProcessSpec]:
         return []

@@ -1,6 +1,7 @@
-"""Cross-process reader/writer locks (flock) so `pytest -n 2` never runs a fault test while a flow
-test that uses the same components runs on the other worker. Writers (fault tests) go through a
-turnstile, so a stream of readers cannot starve them."""
+"""Cross-process reader/writer locks (flock), one per shared component, so `pytest -n 2` never runs
+a fault test while a test that needs the same component runs on the other worker, yet lets tests
+on disjoint components overlap. Writers (fault tests) go through a turnstile, so a stream of
+readers cannot starve them. Locks are taken in name order, whatever the mode: no deadlock."""
 
 from __future__ import annotations
 
@@ -23,20 +24,22 @@ def _flock(fd: int, mode: int, deadline: float, what: str) -> None:
 
 
 @contextmanager
-def domain_locks(folder: Path, domains: list[str], exclusive: bool, timeout: float = 600):
-    """Hold the named locks (sorted, so two holders never deadlock) for the duration of the block."""
+def domain_locks(folder: Path, exclusive: list[str], shared: list[str] = (), timeout: float = 600):
+    """Hold ``exclusive`` locks exclusively and ``shared`` ones shared for the duration of the block."""
     folder.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
+    modes = {name: False for name in shared}
+    modes.update({name: True for name in exclusive})  # exclusive wins when a name is in both
     fds: list[int] = []
     try:
-        for name in sorted(set(domains)):
+        for name in sorted(modes):
             gate = os.open(folder / f"{name}.gate", os.O_RDWR | os.O_CREAT, 0o644)
             fds.append(gate)
             _flock(gate, fcntl.LOCK_EX, deadline, f"{name} gate")
             main = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
             fds.append(main)
-            _flock(main, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, deadline, f"{name} lock")
-            if not exclusive:
+            _flock(main, fcntl.LOCK_EX if modes[name] else fcntl.LOCK_SH, deadline, f"{name} lock")
+            if not modes[name]:
                 fcntl.flock(gate, fcntl.LOCK_UN)  # readers only pass through the turnstile
         yield
     finally:

@@ -35,6 +35,9 @@ def finish(terminalreporter, config, target: str, path) -> None:
     if "wall_seconds" not in info and "started_at" in info:
         info["wall_seconds"] = round(time.time() - info["started_at"], 1)
     rows = sorted(_RESULTS.values(), key=lambda r: r["scenario"])
+    for r in rows:  # when each test started (before its lock wait), seconds after the run began
+        if "started_at" in r["properties"] and "started_at" in info:
+            r["properties"]["start_s"] = round(r["properties"].pop("started_at") - info["started_at"], 1)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["result"]] = counts.get(r["result"], 0) + 1

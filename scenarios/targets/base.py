@@ -46,8 +46,9 @@ class Target:
     def status(self) -> StatusSnapshot:
         raise UnsupportedFault(f"{self.name}: status")
 
-    def heal(self) -> StatusSnapshot:
-        """Restart what is dead (``sandbox up``); return the status afterwards."""
+    def heal(self, components: list[str] | None = None) -> StatusSnapshot:
+        """Restart what is dead among ``components`` (all when None) and wait until they are
+        healthy (bounded); return the status afterwards."""
         raise UnsupportedFault(f"{self.name}: heal")
 
     def stop_analytics_job(self) -> str:

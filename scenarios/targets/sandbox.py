@@ -3,11 +3,13 @@ SANDBOX_STATE_DIR and the SANDBOX_PORTS__* overrides, so a private instance need
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -36,6 +38,8 @@ class SandboxTarget(Target):
 
     def __init__(self) -> None:
         self._started = False
+        self._paused = None  # the project lock file while the monitor's restarts are held back
+        self._pause_guard = threading.Lock()
 
     def ensure_up(self) -> bool:
         if cli("status", check=False, timeout=60).returncode == 0:
@@ -56,18 +60,57 @@ class SandboxTarget(Target):
         return StatusSnapshot(ok=result.returncode == 0, rows={r["component"]: r for r in rows})
 
     def kill(self, component: str, index: int | None = 0) -> list[int]:
-        pids = self.status().rows[component]["pids"]
+        row = self.status().rows[component]
+        pids = row["pids"]
         chosen = pids if index is None else [pids[index]]
+        if row.get("kind") == "service":
+            self._pause_monitor()
         for pid in chosen:
             os.killpg(pid, signal.SIGKILL)  # each sandbox process leads its own group
         return chosen
 
-    def heal(self) -> StatusSnapshot:
-        # the monitor restarting a crashed service holds the project lock for a moment, and `up`
+    def _pause_monitor(self, seconds: float = 20) -> None:
+        """Hold the project lock `up` takes: the monitor skips restarting crashed services while it
+        is held (as a Deployment would restart them), so `status` can show the dead replicas and
+        `up` is what heals them. Released by heal(), or after ``seconds`` whatever happens."""
+        from sandbox.settings import settings
+
+        handle = open(settings().state_dir / "lock", "w")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:  # another test's `up`, or the monitor's short reconcile
+                if time.monotonic() > deadline:
+                    handle.close()
+                    raise SandboxError("could not take the project lock to pause the monitor") from None
+                time.sleep(0.1)
+        self._paused = handle
+        timer = threading.Timer(seconds, self._resume_monitor)
+        timer.daemon = True
+        timer.start()
+
+    def _resume_monitor(self) -> None:
+        with self._pause_guard:
+            if self._paused:
+                self._paused.close()  # closing frees the flock
+                self._paused = None
+
+    def heal(self, components: list[str] | None = None) -> StatusSnapshot:
+        # `up --only` the fault's components (None: plain `up`, then wait for a clean status):
+        # what another fault test running at the same time broke stays broken until that test
+        # heals it (its evidence stays its own).
+        self._resume_monitor()
+        if components:  # only those this runtime has (the docker runtime has fewer services)
+            known = self.status().rows
+            components = [c for c in components if c in known]
+        # The monitor restarting a crashed service holds the project lock for a moment, and `up`
         # then refuses at once ("another `sandbox up`/`down` is running"): retry that, bounded
         deadline = time.monotonic() + 60
         while True:
-            result = cli("up", check=False, timeout=300)
+            only = ("--only", ",".join(components)) if components else ()
+            result = cli("up", *only, check=False, timeout=300)
             busy = "another `sandbox up`" in result.stdout + result.stderr
             if result.returncode == 0 or not busy or time.monotonic() > deadline:
                 break
@@ -83,11 +126,14 @@ class SandboxTarget(Target):
             cells = [c.strip() for c in line.strip("│ ").split("│")]
             if len(cells) >= 3 and cells[1] and cells[1] != "reused" and cells[1] != "action" and cells[0]:
                 self.last_heal_actions[cells[0]] = f"{cells[1]} {cells[2]}"
+        def healed(snap: StatusSnapshot) -> bool:
+            return snap.ok if components is None else all(snap.healthy(c) for c in components)
+
         # `up` returns once each component is healthy; a restarted Flink job may still be RESTARTING
         deadline = time.monotonic() + 60
         snap = self.status()
-        while not snap.ok and time.monotonic() < deadline:
-            time.sleep(1)
+        while not healed(snap) and time.monotonic() < deadline:
+            time.sleep(0.5)
             snap = self.status()
         return snap
 
