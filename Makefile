@@ -68,7 +68,7 @@ test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then
 	scripts/docker-engine.sh
 	$(BIN)/python -m sandbox.images
 	$(BIN)/python -m pytest tests/docker
-	$(DOCKER_TEST_ENV) SCENARIO_TARGET=docker $(BIN)/python -m pytest -n 2 --dist loadgroup scenarios/test_flows.py
+	$(DOCKER_TEST_ENV) SCENARIO_TARGET=docker SCENARIO_REPORT=reports/scenarios-docker.json $(BIN)/python -m pytest -n 2 --dist loadgroup scenarios/test_flows.py
 
 bench: venv ## Native product numbers, then native vs docker side by side; JSON in reports/bench.json
 	scripts/docker-engine.sh && $(BIN)/python -m sandbox.images || echo "bench: no Docker engine/images; the docker runtime is reported as skipped"
