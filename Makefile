@@ -64,11 +64,11 @@ DOCKER_TEST_ENV := SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-docker SANDBOX_PORTS__AW
 	SANDBOX_PORTS__BOOKING_SERVICE=8401 SANDBOX_PORTS__EVENT_CATALOG=8402 SANDBOX_PORTS__USER_SERVICE=8403 \
 	SANDBOX_PORTS__BOOKING_CONSUMER=8404 SANDBOX_PORTS__REPLICA_BASE=18400
 
-test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then the scenario flows on it
+test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then the scenario suites on it
 	scripts/docker-engine.sh
 	$(BIN)/python -m sandbox.images
 	$(BIN)/python -m pytest tests/docker
-	$(DOCKER_TEST_ENV) SCENARIO_TARGET=docker SCENARIO_REPORT=reports/scenarios-docker.json $(BIN)/python -m pytest -n 2 --dist loadgroup scenarios/test_flows.py
+	$(DOCKER_TEST_ENV) SCENARIO_TARGET=docker SCENARIO_REPORT=reports/scenarios-docker.json $(BIN)/python -m pytest -n 2 --dist loadgroup scenarios
 
 bench: venv ## Native product numbers, then native vs docker side by side; JSON in reports/bench.json
 	scripts/docker-engine.sh && $(BIN)/python -m sandbox.images || echo "bench: no Docker engine/images; the docker runtime is reported as skipped"
