@@ -9,13 +9,16 @@ and a summary (table + `reports/scenarios.json`).
   component exclusively, every test holds the components it needs shared (``@pytest.mark.uses``,
   default the booking path), so a fault never hits a test that needs what it breaks, while
   faults on disjoint components (the Flink job vs Postgres) overlap.
-- Order: tests are handed to the workers longest-blocking first (see ``_schedule_key``).
+- Order: two fixed lanes, one per worker (``_lane``), each in ``_schedule_key`` order; the Kafka
+  fault, which stops everything, goes first (``_first_fault_flag``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -31,13 +34,12 @@ TARGET_NAME = os.environ.get("SCENARIO_TARGET", "sandbox")
 
 # what a test needs undisturbed unless it says otherwise (`uses`): the booking path
 DEFAULT_USES = ("kafka", "postgres", "booking-consumer")
-# faults in the order they are handed out: the Kafka fault blocks every other test, so it goes
-# first; the Flink fault next, so the booking faults and flows overlap it on the other worker
+# faults in the order they run: the Kafka fault blocks every other test, so it goes first; the
+# Flink fault next, so the booking faults and flows overlap it
 FAULT_ORDER = ("kafka", "flink", "postgres", "booking-consumer")
-# one worker runs these one after the other (xdist group): were the Flink fault handed to the
-# other worker at the start, it would take Kafka's shared lock first and the Kafka fault, which
-# stops everything, would wait for it instead of running first
-FIRST_ON_ONE_WORKER = ("kafka", "flink")
+# the fault every other test waits for before taking its locks (see _isolation): it stops everything
+FIRST_FAULT = "kafka"
+UP_FLAG = "SCENARIO_UP_FLAG"  # set by the controller for its workers: file written when the target is up
 
 
 def _is_worker(config) -> bool:
@@ -54,6 +56,24 @@ def pytest_configure(config):
     ):
         config.addinivalue_line("markers", line)
     config._scenario = {"started_at": time.time(), "up_seconds": None, "started_target": False}
+    config.pluginmanager.register(_LoadgroupShim(), "scenario-loadgroup-shim")
+
+
+class _LoadgroupShim:
+    """pytest 9.2 builds ``nodeid`` from a structured id, so xdist 3.8's ``--dist loadgroup``
+    (it appends ``@group`` to the legacy ``_nodeid``) silently groups nothing (pytest-xdist#1386):
+    copy the suffixed id into the structured one, after xdist's hook. No-op on older pytest."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        try:
+            from _pytest.nodeid import coerce_node_id
+        except ImportError:
+            return
+        for item in items:
+            legacy = getattr(item, "_nodeid", None)
+            if isinstance(legacy, str) and legacy != item.nodeid and hasattr(item, "_id"):
+                item._id = coerce_node_id(legacy)
 
 
 def _uses(item) -> tuple[str, ...]:
@@ -62,9 +82,8 @@ def _uses(item) -> tuple[str, ...]:
 
 
 def _schedule_key(item) -> tuple[int, int]:
-    """xdist hands tests out in collection order: instant checks, then the faults (the Kafka one
-    blocks everything, the Flink one is longest and overlaps others), then flows, and last the
-    tests that need the Flink job (they cannot overlap the Flink fault)."""
+    """Order within a lane: instant checks, faults (FAULT_ORDER), flows, and last the tests that
+    need the Flink job (they cannot overlap the Flink fault's cancel/kill)."""
     if item.get_closest_marker("pure"):
         return (0, 0)
     fault = item.get_closest_marker("fault")
@@ -73,25 +92,84 @@ def _schedule_key(item) -> tuple[int, int]:
     return (3 if "flink" in _uses(item) else 2, 0)
 
 
+def _lane(item) -> str:
+    """Two lanes, one per worker (`--dist loadgroup` gives each xdist group to one worker), so the
+    schedule does not depend on xdist's hand-out: lane "a" runs the Kafka fault (alone: it stops
+    everything), the Flink fault, then the flows; lane "b" the Postgres and consumer faults beside
+    the Flink fault, then the Flink job's own tests, which start when the Flink fault has healed
+    and only waits for its windows (it downgrades its lock, see `share_lock`)."""
+    fault = item.get_closest_marker("fault")
+    if fault:
+        return "a" if fault.args[0] in ("kafka", "flink") else "b"
+    return "b" if item.get_closest_marker("pure") or "flink" in _uses(item) else "a"
+
+
+def _is_first_fault(item) -> bool:
+    fault = item.get_closest_marker("fault")
+    return bool(fault and fault.args[0] == FIRST_FAULT)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup hook reads the groups
 def pytest_collection_modifyitems(config, items):
     items.sort(key=_schedule_key)  # stable: file order within a rank
     for item in items:
-        fault = item.get_closest_marker("fault")
-        if fault and fault.args[0] in FIRST_ON_ONE_WORKER:
-            item.add_marker(pytest.mark.xdist_group("first"))
+        item.add_marker(pytest.mark.xdist_group(f"lane-{_lane(item)}"))
+
+
+def pytest_collection_finish(session):
+    """After -k/-m deselection: is the fault the others wait for (``_first_fault_flag``) in this run?"""
+    session.config._scenario["first_fault_selected"] = any(_is_first_fault(i) for i in session.items)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
-    """Controller only: bring the target up before any worker starts (xdist starts them later)."""
+    """Controller only: bring the target up once. Under xdist in a thread, so the workers start and
+    collect meanwhile (seconds on 2 cores); they wait for its flag file (``_wait_for_up``)."""
     config = session.config
     if _is_worker(config) or os.environ.get("SCENARIO_SKIP_UP") == "1":
         return
-    target = get_target(TARGET_NAME)
+    info = config._scenario
+
+    def bring_up(flag: Path | None = None) -> None:
+        t0 = time.monotonic()
+        outcome = "ok"
+        try:
+            info["started_target"] = get_target(TARGET_NAME).ensure_up()
+        except Exception as exc:
+            if flag is None:
+                raise
+            outcome = f"{type(exc).__name__}: {exc}"[-3000:]
+        finally:
+            info["up_seconds"] = round(time.monotonic() - t0, 1)
+            if flag is not None:
+                flag.write_text(outcome)
+
+    if not config.pluginmanager.has_plugin("dsession"):  # no xdist: inline, as before
+        bring_up()
+        return
+    flag = Path(tempfile.mkdtemp(prefix="scenario-up-")) / "done"
+    os.environ[UP_FLAG] = str(flag)  # the workers inherit it (they start after this hook)
+    info["up_thread"] = threading.Thread(target=bring_up, args=(flag,), daemon=True)
+    info["up_thread"].start()
+
+
+_UP_WAIT: dict[str, float] = {}  # seconds this worker waited for the bring-up, reported once
+
+
+def _wait_for_up(timeout: float = 900) -> None:
+    """Workers: wait until the controller's bring-up is done; fail every test that needs it if it failed."""
+    flag = os.environ.get(UP_FLAG)
+    if not flag:
+        return
     t0 = time.monotonic()
-    config._scenario["started_target"] = target.ensure_up()
-    config._scenario["up_seconds"] = round(time.monotonic() - t0, 1)
+    while not os.path.exists(flag):
+        if time.monotonic() > t0 + timeout:
+            pytest.fail(f"the target was not up after {timeout:.0f}s")
+        time.sleep(0.1)
+    _UP_WAIT["s"] = round(time.monotonic() - t0, 1)
+    outcome = Path(flag).read_text()
+    if outcome != "ok":
+        pytest.fail(f"bringing the target up failed: {outcome}", pytrace=False)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -100,6 +178,9 @@ def pytest_sessionfinish(session, exitstatus):
     if _is_worker(config):
         return
     info = config._scenario
+    if info.get("up_thread"):
+        info.pop("up_thread").join(900)
+        shutil.rmtree(Path(os.environ.pop(UP_FLAG)).parent, ignore_errors=True)
     if info["started_target"] and os.environ.get("SCENARIO_KEEP") != "1":
         t0 = time.monotonic()
         try:
@@ -114,6 +195,7 @@ def pytest_sessionfinish(session, exitstatus):
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
 def target():
+    _wait_for_up()
     return get_target(TARGET_NAME)
 
 
@@ -180,15 +262,48 @@ def _isolation(request):
     if request.node.get_closest_marker("pure"):
         yield
         return
+    if "s" in _UP_WAIT:  # the session fixtures waited for the bring-up in this test's setup
+        request.node.user_properties.append(("up_wait_s", _UP_WAIT.pop("s")))
     fault = request.node.get_closest_marker("fault")
     exclusive = [fault.args[0]] if fault else []
     folder = Path(tempfile.gettempdir()) / f"scenario-locks-{os.getuid()}-{TARGET_NAME}-" \
         f"{Path(os.environ.get('SANDBOX_STATE_DIR', PROJECT / '.sandbox')).resolve().name}"
     t0 = time.monotonic()
     request.node.user_properties.append(("started_at", time.time()))
-    with domain_locks(folder, exclusive, list(_uses(request.node))):
+    first, run_id = _first_fault_flag(request, folder)
+    if first and not _is_first_fault(request.node):
+        _wait_for_flag(first, run_id)
+    with domain_locks(folder, exclusive, list(_uses(request.node))) as held:
+        if first and _is_first_fault(request.node):
+            first.write_text(run_id)
         request.node.user_properties.append(("lock_wait_s", round(time.monotonic() - t0, 1)))
+        request.node._scenario_locks = held
         yield
+
+
+def _first_fault_flag(request, folder: Path) -> tuple[Path | None, str]:
+    """Under xdist the other lane could take a shared Kafka lock before the Kafka fault takes its
+    exclusive one, and the fault that stops everything would then wait instead of going first: the
+    fault writes this run's id into a flag file once it holds its locks, and the others wait for it."""
+    config = request.config
+    if not _is_worker(config) or not config._scenario.get("first_fault_selected"):
+        return None, ""
+    return folder / "first-fault.started", config.workerinput["testrunuid"]
+
+
+def _wait_for_flag(flag: Path, run_id: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout  # bounded: a fault that errored before its locks
+    while time.monotonic() < deadline:
+        if flag.exists() and flag.read_text() == run_id:
+            return
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def share_lock(request):
+    """``share_lock("flink")``: this fault test is over disturbing the component but still needs it
+    undisturbed (e.g. waiting for windows to close); tests that only use it may now start."""
+    return lambda name: request.node._scenario_locks.share(name)
 
 
 # --------------------------------------------------------------------------- report

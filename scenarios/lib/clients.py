@@ -208,7 +208,7 @@ class AnalyticsReader:
         """Poll until every expected (event_id, window_end) key is present (or the deadline)."""
         stop = time.monotonic() + deadline_s
         while time.monotonic() < stop and not all(k in self.windows for k in expected):
-            self.poll(1.0)
+            self.poll(0.3)
         self.poll(1.5)  # a little longer: a wrong duplicate would show up here
 
     def close(self) -> None:

@@ -12,7 +12,8 @@ _RESULTS: dict[str, dict] = {}
 
 def collect(report) -> None:
     """Called for every setup/call/teardown report (on the xdist controller too)."""
-    entry = _RESULTS.setdefault(report.nodeid, {"scenario": report.nodeid, "result": "passed", "duration": 0.0,
+    nodeid = report.nodeid.split("@lane-")[0]  # without the xdist group suffix (conftest._lane)
+    entry = _RESULTS.setdefault(nodeid, {"scenario": nodeid, "result": "passed", "duration": 0.0,
                                                 "worker": getattr(report, "node", None) and
                                                 getattr(report.node, "gateway", None) and report.node.gateway.id,
                                                 "properties": {}})
@@ -35,6 +36,8 @@ def finish(terminalreporter, config, target: str, path) -> None:
     if "wall_seconds" not in info and "started_at" in info:
         info["wall_seconds"] = round(time.time() - info["started_at"], 1)
     rows = sorted(_RESULTS.values(), key=lambda r: r["scenario"])
+    for r in rows:  # the first test on each worker waited for the bring-up: not its own time
+        r["duration"] = round(r["duration"] - r["properties"].get("up_wait_s", 0), 2)
     for r in rows:  # when each test started (before its lock wait), seconds after the run began
         if "started_at" in r["properties"] and "started_at" in info:
             r["properties"]["start_s"] = round(r["properties"].pop("started_at") - info["started_at"], 1)

@@ -39,6 +39,7 @@ class SandboxTarget(Target):
     def __init__(self) -> None:
         self._started = False
         self._paused = None  # the project lock file while the monitor's restarts are held back
+        self._components: set[str] | None = None  # what this runtime runs, from the first status
         self._pause_guard = threading.Lock()
 
     def ensure_up(self) -> bool:
@@ -57,6 +58,7 @@ class SandboxTarget(Target):
     def status(self) -> StatusSnapshot:
         result = cli("status", "--json", check=False, timeout=60)  # exits 1 like plain `status`
         rows = json.loads(result.stdout)
+        self._components = {r["component"] for r in rows}
         return StatusSnapshot(ok=result.returncode == 0, rows={r["component"]: r for r in rows})
 
     def kill(self, component: str, index: int | None = 0) -> list[int]:
@@ -103,7 +105,7 @@ class SandboxTarget(Target):
         # heals it (its evidence stays its own).
         self._resume_monitor()
         if components:  # only those this runtime has (the docker runtime has fewer services)
-            known = self.status().rows
+            known = self._components if self._components is not None else set(self.status().rows)
             components = [c for c in components if c in known]
         # The monitor restarting a crashed service holds the project lock for a moment, and `up`
         # then refuses at once ("another `sandbox up`/`down` is running"): retry that, bounded
