@@ -31,6 +31,11 @@ def main(argv: list[str]) -> None:
         blocking_threads=int(os.environ.get("WSGI_THREADS", "32")),
         backlog=2048,
         respawn_failed_workers=True,
+        # A worker with app threads (Kafka poll, DB writer) can miss its stop signal: Python runs
+        # signal handlers in the main thread only, and a signal taken by another thread does not
+        # wake a main thread blocked on a lock. Granian then kills it after this many seconds
+        # instead of waiting forever (scale-down drains requests first; `down` stops everything).
+        workers_kill_timeout=2,
         log_access=False,  # the app writes one JSON access line per request
     ).serve()
 
