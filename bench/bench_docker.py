@@ -28,9 +28,6 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
-PORTS = {"AWS": 4966, "KAFKA": 19492, "KAFKA_CONTROLLER": 19493, "POSTGRES": 15832, "GCS": 9423,
-         "FLINK_REST": 8481, "FLINK_RPC": 16523, "FRONTEND": 8400, "BOOKING_SERVICE": 8401,
-         "EVENT_CATALOG": 8402, "USER_SERVICE": 8403, "BOOKING_CONSUMER": 8404, "REPLICA_BASE": 18400}
 
 
 def bench_full(keep: bool) -> dict:
@@ -70,8 +67,10 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the whole sandbox through the orchestrator")
     args = parser.parse_args()
     os.environ.setdefault("SANDBOX_STATE_DIR", str(PROJECT / ".sandbox-docker-bench"))
-    for key, port in PORTS.items():
-        os.environ.setdefault(f"SANDBOX_PORTS__{key}", str(port))
+    from sandbox.settings import Ports
+
+    for key, port in Ports.shifted_env(400, replica_base=18400).items():  # as `make test-docker`
+        os.environ.setdefault(key, port)
     if args.full:
         text = json.dumps(bench_full(args.keep), indent=2)
         print(text)

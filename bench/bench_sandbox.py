@@ -59,11 +59,8 @@ def timed(*args: str, env: dict) -> tuple[float, dict | None]:
 def private_env(state: Path) -> dict:
     from sandbox.settings import Ports
 
-    env = {**os.environ, "SANDBOX_STATE_DIR": str(state)}
-    for name, field in Ports.model_fields.items():
-        env[f"SANDBOX_PORTS__{name.upper()}"] = str(field.default + SHIFT)
-    env["SANDBOX_PORTS__REPLICA_BASE"] = "28000"  # clear of every shifted port
-    return env
+    return {**os.environ, "SANDBOX_STATE_DIR": str(state),
+            **Ports.shifted_env(SHIFT, replica_base=28000)}  # replicas clear of every shifted port
 
 
 def component_seconds(report: dict, name: str) -> float | None:
@@ -102,20 +99,13 @@ def bench_booking(sandbox_env: dict, env: dict, results: dict, seconds: float, c
         sys.exit("wrk not found (the booking load generator): apt-get install -y wrk  (make system-deps)")
     event = requests.post(f"{sandbox_env['EVENT_SERVICE_URL']}/events", timeout=10, json={
         "name": "bench", "date": "2030-01-01", "venue": "loopback", "capacity": 1_000_000}).json()
-    load = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s",
-         str(PROJECT / "services/booking-service/bench/booking.lua"), f"{sandbox_env['FRONTEND_URL']}/api/book"],
-        env={**env, "EVENT_ID": str(event["id"])}, capture_output=True, text=True, check=True)
-    report = json.loads(load.stdout.strip().splitlines()[-1])
-    light = subprocess.run(  # the same at light load: latency when the services are not saturated
-        ["wrk", "-t1", "-c4", "-d5s", "--timeout", "10s", "-s",
-         str(PROJECT / "services/booking-service/bench/booking.lua"), f"{sandbox_env['FRONTEND_URL']}/api/book"],
-        env={**env, "EVENT_ID": str(event["id"])}, capture_output=True, text=True, check=True)
-    light_report = json.loads(light.stdout.strip().splitlines()[-1])
+    url = f"{sandbox_env['FRONTEND_URL']}/api/book"
+    report = wrk_bookings(url, event["id"], connections, seconds, env)
+    light_report = wrk_bookings(url, event["id"], 4, 5, env)  # latency when the services are not saturated
     results["booking_light_load"] = {"connections": 4, "accepted_per_s": light_report["accepted_per_s"],
                                      "latency_ms": light_report["latency_ms"]}
     report["accepted"] += light_report["accepted"]  # both runs' bookings are decided below
-    results["booking_load"] = f"wrk, {connections} connections, {seconds:.0f} s, POST {sandbox_env['FRONTEND_URL']}/api/book"
+    results["booking_load"] = f"wrk, {connections} connections, {seconds:.0f} s, POST {url}"
     results["bookings_accepted_per_s"] = report["accepted_per_s"]
     results["booking_p99_ms"] = report["latency_ms"]["p99"]
     results["booking_p50_ms"] = report["latency_ms"]["p50"]
@@ -126,6 +116,14 @@ def bench_booking(sandbox_env: dict, env: dict, results: dict, seconds: float, c
     hpa_file = Path(env["SANDBOX_STATE_DIR"]) / "state" / "hpa.json"
     hpa = json.loads(hpa_file.read_text() or "{}") if hpa_file.exists() else {}
     results["hpa_after_load"] = {k: {"replicas": v["current"], "cpu_pct": v["utilization"]} for k, v in hpa.items()}
+
+
+def wrk_bookings(url: str, event_id: int, connections: int, seconds: float, env: dict) -> dict:
+    """One wrk run of services/booking-service/bench/booking.lua; its JSON summary."""
+    run = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s",
+                          str(PROJECT / "services/booking-service/bench/booking.lua"), url],
+                         env={**env, "EVENT_ID": str(event_id)}, capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def decided_latency(database_url: str, event_id: int, accepted: int, wait_s: float = 30) -> dict:

@@ -85,11 +85,9 @@ class Sandbox:
 
     def _needs(self, comp: Component, chosen: list[Component]) -> set[str]:
         names = {c.name for c in chosen}
-        declared = getattr(comp, "needs", None)
-        if declared is not None:
-            return set(declared) & names
-        return {c.name for c in chosen if self._tier(c) < self._tier(comp)
-                and getattr(c, "needed_by_later_tiers", True)}
+        if comp.needs is not None:
+            return set(comp.needs) & names
+        return {c.name for c in chosen if self._tier(c) < self._tier(comp) and c.needed_by_later_tiers}
 
     def _start_all(self, chosen: list[Component], progress: Progress) -> tuple[list[UpResult], list[str]]:
         """Start each component once its needs are up, in parallel; after a failure nothing new starts."""

@@ -42,6 +42,13 @@ class Ports(Section):
             raise ValueError("must be between 1024 and 65535")
         return value
 
+    @classmethod
+    def shifted_env(cls, shift: int, replica_base: int) -> dict[str, str]:
+        """SANDBOX_PORTS__* for a second instance beside the default one (benchmarks, docker tests):
+        every default port moved by `shift`, the replica range put at `replica_base`."""
+        env = {f"SANDBOX_PORTS__{name.upper()}": str(field.default + shift) for name, field in cls.model_fields.items()}
+        return {**env, "SANDBOX_PORTS__REPLICA_BASE": str(replica_base)}
+
 
 class PostgresSettings(Section):
     database: str = "tickets"

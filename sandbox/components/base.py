@@ -43,6 +43,9 @@ class Component(ABC):
     # warm `up`/`status` may use the monitor's recent result (for clients that are slow to import);
     # cheap checks (HTTP, sockets) always run live so a change is never hidden by the cache
     cached_health: bool = False
+    # start order (orchestrator): None = every selected component of a lower tier; else these names
+    needs: tuple[str, ...] | None = None
+    needed_by_later_tiers: bool = True  # False: higher tiers do not wait for this one
     port_name: str = ""  # key in Settings.ports of the main (advertised) port
     extra_port_names: tuple[str, ...] = ()
 

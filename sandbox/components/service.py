@@ -122,8 +122,9 @@ class Service(Component):
         return components.load("gateway", self.settings.runtime)(self.settings, self.state)
 
     def after_start(self) -> None:
+        gateway = self._gateway()
         for index in range(self.replicas()):  # replicas drained by an earlier scale-down come back
-            self._gateway().enable(self.name, index)
+            gateway.enable(self.name, index)
 
     def before_stop(self, role: str) -> None:
         """Scale-down as Kubernetes does it: out of the Service's endpoints first, then stopped

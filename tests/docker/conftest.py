@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 
 from sandbox.errors import SandboxError
+from sandbox.settings import Ports
 
 STATE_DIR = str(Path(__file__).resolve().parents[2] / ".sandbox-docker")  # also `make test-docker`'s flows
-PORTS = {"AWS": 4966, "KAFKA": 19492, "KAFKA_CONTROLLER": 19493, "POSTGRES": 15832, "GCS": 9423,
-         "FLINK_REST": 8481, "FLINK_RPC": 16523, "FRONTEND": 8400, "BOOKING_SERVICE": 8401,
-         "EVENT_CATALOG": 8402, "USER_SERVICE": 8403, "BOOKING_CONSUMER": 8404}
-PRIVATE_ENV = {"SANDBOX_STATE_DIR": STATE_DIR, **{f"SANDBOX_PORTS__{k}": str(v) for k, v in PORTS.items()}}
+PRIVATE_ENV = {"SANDBOX_STATE_DIR": STATE_DIR, **Ports.shifted_env(400, replica_base=18400)}  # = Makefile's
 
 
 def engine_problem() -> str | None:

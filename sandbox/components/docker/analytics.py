@@ -17,7 +17,7 @@ import tarfile
 import time
 
 from sandbox.components import analytics as native
-from sandbox.components.docker.base import ROLE_LABEL, ContainerComponent, ContainerSpec, client
+from sandbox.components.docker.base import ROLE_LABEL, ContainerComponent, ContainerSpec
 from sandbox.components.docker.flink import DATA_DIR, Flink
 from sandbox.components.docker.kafka import INTERNAL_PORT
 from sandbox.errors import SandboxError

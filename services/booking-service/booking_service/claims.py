@@ -97,24 +97,23 @@ class ClaimWriter:
 
     def claim(self, record: Record, request_id: str | None) -> tuple[Record, bool]:
         """Record ``record`` unless its key exists; return (the key's record, created)."""
-        item = _Claim(record, request_id)
-        self._started().put(item)
-        if not item.done.wait(self.timeout_s):
-            raise ClaimUnavailable("the database did not answer in time")
-        if item.error is not None:
-            raise ClaimUnavailable(str(item.error).splitlines()[0] if str(item.error) else type(item.error).__name__)
+        item = self._submit(_Claim(record, request_id))
         return item.result
 
     def mark_published(self, key: str) -> None:
         """Record that Kafka acknowledged the key's booking; raises ClaimUnavailable if not written.
         Losing a mark is harmless: a retry with the key re-publishes the same booking_id, which the
         consumer records at most once."""
-        item = _Mark(key)
+        self._submit(_Mark(key))
+
+    def _submit(self, item):
+        """Queue for the next batch and wait for its commit."""
         self._started().put(item)
         if not item.done.wait(self.timeout_s):
             raise ClaimUnavailable("the database did not answer in time")
         if item.error is not None:
             raise ClaimUnavailable(str(item.error).splitlines()[0] if str(item.error) else type(item.error).__name__)
+        return item
 
     def _run(self, q: queue.SimpleQueue) -> None:
         while True:
