@@ -74,7 +74,7 @@ def bench_harness(env: dict, results: dict) -> None:
     time.sleep(3)  # one round of the monitor's real-client checks
     warm = [timed("up", "--only", INFRA, "--json", env=env)[0] for _ in range(5)]
     results["warm_up_s"] = round(statistics.median(warm), 3)
-    rows = json.loads(sandbox("status", "--json", env=env, check=False).stdout)
+    rows = status_rows(env)
     results["rss_infra_gib"] = round(sum(r["rss_bytes"] for r in rows if r["kind"] == "infra") / 2**30, 3)
 
 
@@ -87,35 +87,57 @@ def bench_full_stack(env: dict, results: dict) -> None:
     _, report = timed("up", "--only", "terraform", "--json", env=env)
     results["terraform_noop_apply_s"] = component_seconds(report, "terraform")
     results["full_warm_up_s"] = round(statistics.median(timed("up", "--json", env=env)[0] for _ in range(3)), 3)
-    rows = json.loads(sandbox("status", "--json", env=env, check=False).stdout)
+    rows = status_rows(env)
     results["rss_total_gib"] = round(sum(r["rss_bytes"] for r in rows) / 2**30, 3)
     results["rss_mib_by_component"] = {r["component"]: round(r["rss_bytes"] / 2**20) for r in rows if r["rss_bytes"]}
 
 
 def bench_booking(sandbox_env: dict, env: dict, results: dict, seconds: float, connections: int = 64) -> None:
-    """wrk (C, ~0.03 ms CPU per request) posts bookings for a fresh event through the frontend URL;
-    accepted -> decided comes from the consumer's ``bookings`` rows of that event."""
+    """wrk (C, ~0.03 ms CPU per request) posts bookings for a fresh event through the frontend URL,
+    saturating (``connections``) and then at 1..32 connections (latency against rate), and once
+    straight to booking-service (what the frontend hop costs). CPU per booking comes from /proc;
+    accepted -> decided from the consumer's ``bookings`` rows of that event."""
     if not shutil.which("wrk"):
         sys.exit("wrk not found (the booking load generator): apt-get install -y wrk  (make system-deps)")
+    from bench import cpu_by_component
+
     event = requests.post(f"{sandbox_env['EVENT_SERVICE_URL']}/events", timeout=10, json={
         "name": "bench", "date": "2030-01-01", "venue": "loopback", "capacity": 1_000_000}).json()
     url = f"{sandbox_env['FRONTEND_URL']}/api/book"
+    before = cpu_by_component.snapshot(status_rows(env))
     report = wrk_bookings(url, event["id"], connections, seconds, env)
-    light_report = wrk_bookings(url, event["id"], 4, 5, env)  # latency when the services are not saturated
-    results["booking_light_load"] = {"connections": 4, "accepted_per_s": light_report["accepted_per_s"],
-                                     "latency_ms": light_report["latency_ms"]}
-    report["accepted"] += light_report["accepted"]  # both runs' bookings are decided below
+    spent = cpu_by_component.cpu_seconds_between(before, cpu_by_component.snapshot(status_rows(env)))
+    per_booking = {name: round(s * 1000 / max(1, report["accepted"]), 3)
+                   for name, s in sorted(spent.items(), key=lambda kv: -kv[1]) if s > 0}
+    results["booking_cpu_ms_per_booking"] = {"total": round(sum(per_booking.values()), 3), **per_booking}
     results["booking_load"] = f"wrk, {connections} connections, {seconds:.0f} s, POST {url}"
     results["bookings_accepted_per_s"] = report["accepted_per_s"]
     results["booking_p99_ms"] = report["latency_ms"]["p99"]
     results["booking_p50_ms"] = report["latency_ms"]["p50"]
     results["booking_statuses"] = {**report["statuses"], "socket_errors": report["socket_errors"]}
-    confirmation = decided_latency(sandbox_env["DATABASE_URL"], event["id"], report["accepted"])
+    accepted = report["accepted"]
+    curve = []
+    for conns in (1, 4, 16, 32):
+        point = wrk_bookings(url, event["id"], conns, 5, env)
+        accepted += point["accepted"]
+        curve.append({"connections": conns, "accepted_per_s": point["accepted_per_s"], **point["latency_ms"]})
+    results["booking_latency_curve"] = curve
+    within = [p["accepted_per_s"] for p in curve if p["p99"] <= TARGETS["booking_p99_ms"][1]]
+    results["booking_rate_with_p99_on_target"] = max(within, default=None)
+    direct = wrk_bookings(f"{sandbox_env['BOOKING_SERVICE_URL']}/book", event["id"], connections, 10, env)
+    accepted += direct["accepted"]
+    results["booking_direct_to_service"] = {"connections": connections, "accepted_per_s": direct["accepted_per_s"],
+                                            "latency_ms": direct["latency_ms"]}
+    confirmation = decided_latency(sandbox_env["DATABASE_URL"], event["id"], accepted)
     results["confirm_p95_ms"] = confirmation["accepted_to_decided_ms"]["p95"]
     results["booking_confirmation"] = confirmation
     hpa_file = Path(env["SANDBOX_STATE_DIR"]) / "state" / "hpa.json"
     hpa = json.loads(hpa_file.read_text() or "{}") if hpa_file.exists() else {}
     results["hpa_after_load"] = {k: {"replicas": v["current"], "cpu_pct": v["utilization"]} for k, v in hpa.items()}
+
+
+def status_rows(env: dict) -> list[dict]:
+    return json.loads(sandbox("status", "--json", env=env, check=False).stdout)
 
 
 def wrk_bookings(url: str, event_id: int, connections: int, seconds: float, env: dict) -> dict:

@@ -50,13 +50,22 @@ def _sandbox(runtime: str | None = None):
     return Sandbox(base)
 
 
+def _join_names(_ctx, _param, values: tuple[str, ...]) -> str | None:
+    """`--only a,b --only c` means a,b,c (a repeated option must not silently keep only the last)."""
+    return ",".join(values) if values else None
+
+
+def only_option(help_text: str):
+    return click.option("--only", metavar="NAMES", multiple=True, callback=_join_names, help=help_text)
+
+
 @click.group(cls=SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """Local-first emulated cloud for the ticket-booking system."""
 
 
 @main.command()
-@click.option("--only", metavar="NAMES", help="Comma-separated subset, e.g. kafka,postgres.")
+@only_option("Comma-separated subset, e.g. kafka,postgres (repeatable).")
 @click.option("--runtime", type=click.Choice(["native", "docker"]), default=None,
               help="native processes (default) or containers; remembered for the next commands.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (no live progress).")
@@ -122,7 +131,7 @@ def _endpoint(comp) -> str:
 
 
 @main.command()
-@click.option("--only", metavar="NAMES", help="Comma-separated subset to stop.")
+@only_option("Comma-separated subset to stop (repeatable).")
 @click.option("--wipe", is_flag=True, help="Also delete data, logs and state.")
 def down(only, wipe):
     """Stop everything the sandbox started (no orphans); --wipe deletes data too."""

@@ -35,3 +35,14 @@ def test_unknown_component_is_one_line_and_exit_1():
     assert result.exit_code == 1
     assert "unknown component redis" in result.output
     assert "Traceback" not in result.output
+
+
+def test_repeated_only_adds_up_instead_of_keeping_the_last():
+    """`--only kafka --only redis` must reach redis (and fail on it), not silently drop kafka or redis."""
+    result = CliRunner().invoke(main, ["down", "--only", "kafka", "--only", "redis"])
+    assert result.exit_code == 1
+    assert "unknown component redis" in result.output
+    from sandbox.cli import _join_names
+
+    assert _join_names(None, None, ("kafka,postgres", "frontend")) == "kafka,postgres,frontend"
+    assert _join_names(None, None, ()) is None
