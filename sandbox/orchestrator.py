@@ -1,6 +1,7 @@
 """Up, down, status and env for a set of components: the harness's engine, UI-free.
 
-`up` is idempotent: live, healthy components are reused; dead processes are restarted; nothing is
+`up` is idempotent: live, healthy components are reused; dead processes are restarted; processes
+started from older code or config are rolled out one at a time (`Component.revision`); nothing is
 spawned until every selected component passed its prerequisite and port checks.
 
 Start order: a component starts as soon as what it stands on is healthy, not a whole tier later.
@@ -22,7 +23,7 @@ from sandbox import components, monitor, process
 from sandbox.components.base import Component, Health, ProcessExited, tail, wait_for
 from sandbox.errors import SandboxError
 from sandbox.settings import Settings, settings as default_settings
-from sandbox.state import ComponentRecord, StateDir
+from sandbox.state import ComponentRecord, ProcessRecord, StateDir
 
 Progress = Callable[[str, str], None]  # (component, phase)
 LOCK_WAIT = 60.0  # `up`/`down` wait this long for the monitor's reconcile or another command
@@ -100,7 +101,7 @@ class Sandbox:
             while pending or running:
                 if not errors:
                     for name in [n for n in pending if needs[n] <= done]:
-                        running[pool.submit(self._up_one, pending.pop(name), progress)] = name
+                        running[pool.submit(self._up_one, pending.pop(name), progress, roll_out=True)] = name
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -182,7 +183,9 @@ class Sandbox:
             return record
         return None
 
-    def _up_one(self, comp: Component, progress: Progress) -> UpResult:
+    def _up_one(self, comp: Component, progress: Progress, roll_out: bool = False) -> UpResult:
+        """Start, heal or reuse one component; ``roll_out`` (only `up`, never the monitor's restarts
+        or HPA scaling) also replaces processes started from an older revision."""
         if _is_container(comp):
             return self._up_container(comp, progress)
         if not comp.processes():
@@ -201,6 +204,10 @@ class Sandbox:
                 record.processes.remove(extra)
                 self.state.save(record)
             if alive and {p.role for p in alive} == expected:
+                revision = comp.revision() if roll_out else None
+                stale = [p for p in alive if revision is not None and p.revision != revision]
+                if stale:
+                    return self._roll_out(comp, record, stale, revision, progress)
                 health = self._health(comp, record)
                 if not health.ok:  # maybe still starting after a killed `up`
                     health = wait_for(comp.health, timeout=min(20.0, self.settings.start_timeout))
@@ -222,13 +229,10 @@ class Sandbox:
             record = ComponentRecord(comp.name, comp.port, time.time(), [])
         running_roles = {p.role for p in record.processes}
         progress(comp.name, "starting")
+        revision = comp.revision()
         for spec in specs:
-            if spec.role in running_roles:
-                continue
-            proc = process.spawn(spec.role, spec.command, comp.log_file, self.owner, comp.name,
-                                 env=spec.env, cwd=spec.cwd, user=spec.user)
-            record.processes.append(proc)
-            self.state.save(record)
+            if spec.role not in running_roles:
+                self._spawn(comp, spec, record, revision)
         progress(comp.name, "waiting for health")
         health = wait_for(lambda: self._health_if_running(comp, record), timeout=self.settings.start_timeout)
         if not health.ok:
@@ -247,6 +251,50 @@ class Sandbox:
                                    f"see `sandbox logs {comp.name}`")
         progress(comp.name, "healthy")
         return UpResult(comp.name, "restarted" if had_record else "started", time.monotonic() - started, health)
+
+    def _spawn(self, comp: Component, spec, record: ComponentRecord, revision: str | None) -> ProcessRecord:
+        proc = process.spawn(spec.role, spec.command, comp.log_file, self.owner, comp.name,
+                             env=spec.env, cwd=spec.cwd, user=spec.user)
+        proc.revision = revision
+        record.processes.append(proc)
+        self.state.save(record)
+        return proc
+
+    def _roll_out(self, comp: Component, record: ComponentRecord, stale: list[ProcessRecord],
+                  revision: str, progress: Progress) -> UpResult:
+        """Replace processes started from older code/config one at a time, each healthy before the
+        next goes (a Deployment's rolling update: the gateway always has a ready replica).
+        On failure the remaining old processes keep serving and the error shows the new one's log."""
+        started = time.monotonic()
+        progress(comp.name, "rolling out")
+        comp.prepare()  # the new revision's migrations first, as its pods' initContainers
+        specs = {s.role: s for s in comp.processes()}
+        for old in stale:
+            comp.before_stop(old.role)
+            process.stop_group(old.pid, sig=comp.stop_signal)
+            record.processes.remove(old)
+            new = self._spawn(comp, specs[old.role], record, revision)
+            health = wait_for(lambda: self._process_health(comp, new), timeout=self.settings.start_timeout)
+            if not health.ok:
+                process.stop_group(new.pid, sig=comp.stop_signal)
+                record.processes.remove(new)
+                self.state.save(record)
+                raise SandboxError(
+                    f"{comp.name}: rollout stopped, {new.role} of the new revision did not become healthy "
+                    f"in {self.settings.start_timeout:.0f}s: {health.detail}; {len(record.processes)} "
+                    f"process(es) of the previous revision still serve\n"
+                    f"--- last lines of {comp.log_file} ---\n{tail(comp.log_file)}",
+                    f"fix it (see `sandbox logs {comp.name}`) and run `sandbox up` again",
+                )
+            comp.after_start()
+        progress(comp.name, "healthy")
+        return UpResult(comp.name, "rolled out", time.monotonic() - started, comp.health())
+
+    @staticmethod
+    def _process_health(comp: Component, proc: ProcessRecord) -> Health:
+        if not process.is_running(proc):
+            raise ProcessExited(f"{proc.role} exited")
+        return comp.process_health(proc.role)
 
     def _up_container(self, comp: Component, progress: Progress) -> UpResult:
         """The docker runtime: the component's containers instead of processes."""

@@ -25,6 +25,7 @@ class ProcessRecord:
     pid: int
     create_time: float
     command: list[str] = field(default_factory=list)
+    revision: str | None = None  # Component.revision() when spawned (a change triggers a rollout)
 
 
 @dataclass

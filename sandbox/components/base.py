@@ -95,7 +95,18 @@ class Component(ABC):
         """One-time set-up once healthy (topics, databases...); must be idempotent."""
 
     def before_stop(self, role: str) -> None:
-        """One process of a running component is about to stop (a scale-down)."""
+        """One process of a running component is about to stop (a scale-down or a rollout)."""
+
+    def revision(self) -> str | None:
+        """What the processes run, as a digest (code, command, env). When it differs from what a
+        running process was started with, `up` replaces the processes one at a time (a rollout,
+        as a Deployment does on a new pod template). None: never rolled out (infrastructure)."""
+        return None
+
+    def process_health(self, role: str) -> Health:
+        """Health of one process (a rollout waits for each replacement); the whole component's
+        by default."""
+        return self.health()
 
     @abstractmethod
     def env(self) -> dict[str, str]:

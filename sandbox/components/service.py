@@ -9,6 +9,7 @@ The replica count is the Deployment's, or the HPA's current decision (see sandbo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -22,6 +23,9 @@ from sandbox.settings import PROJECT_ROOT
 
 SERVICES_DIR = PROJECT_ROOT / "services"
 MAX_REPLICAS_PER_SERVICE = 20
+# what a running replica does not load: editing these never triggers a rollout
+NOT_RUNTIME_DIRS = {"tests", "bench", "__pycache__"}  # and every dot-folder (.pytest_cache, .ruff_cache)
+NOT_RUNTIME_SUFFIXES = {".pyc", ".md"}
 
 
 class Service(Component):
@@ -131,17 +135,40 @@ class Service(Component):
         once its in-flight requests are answered (no 502 for requests already sent to it)."""
         self._gateway().drain(self.name, int(role.rsplit("-", 1)[1]))
 
-    def health(self) -> Health:
+    def revision(self) -> str:
+        """The pod template (command, env, migrations, probe) plus the code the replicas load: the
+        service's folder and services/common."""
+        from sandbox.orchestrator import Sandbox
+
+        digest = hashlib.sha256(json.dumps([
+            self.workload.command, self.workload.env, self.workload.init_commands, self.workload.readiness_path,
+            Sandbox(self.settings).env(),
+        ], sort_keys=True).encode())
+        for root in (self.folder, SERVICES_DIR / "common"):
+            for path in sorted(root.rglob("*")):
+                parts = path.relative_to(root).parts
+                if (path.is_file() and path.suffix not in NOT_RUNTIME_SUFFIXES
+                        and not any(p in NOT_RUNTIME_DIRS or p.startswith(".") for p in parts)):
+                    digest.update(str(path.relative_to(SERVICES_DIR)).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()[:16]
+
+    def process_health(self, role: str) -> Health:
+        index = int(role.rsplit("-", 1)[1])
+        ready = self._replica_ready(index)
+        return Health(ready, f"{role} {'ready' if ready else 'not ready'}")
+
+    def _replica_ready(self, index: int) -> bool:
         import requests
 
+        try:
+            url = f"http://127.0.0.1:{self.replica_port(index)}{self.workload.readiness_path}"
+            return requests.get(url, timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def health(self) -> Health:
         count = self.replicas()
-        ready = 0
-        for index in range(count):
-            try:
-                url = f"http://127.0.0.1:{self.replica_port(index)}{self.workload.readiness_path}"
-                ready += requests.get(url, timeout=2).ok
-            except requests.RequestException:
-                pass
+        ready = sum(self._replica_ready(index) for index in range(count))
         scaling = (f", HPA {self.workload.min_replicas}..{self.workload.max_replicas}"
                    if self.workload.cpu_target else "")
         return Health(ready == count, f"{ready}/{count} replicas ready{scaling}")

@@ -2,7 +2,15 @@
 
 import os
 import signal
+import threading
 import time
+import uuid
+from contextlib import contextmanager
+
+import requests
+
+from sandbox.orchestrator import Sandbox
+from sandbox.settings import settings
 
 from tests.integration.conftest import sandbox_cli, status_json
 
@@ -45,8 +53,6 @@ def test_killed_taskmanager_restarts_without_touching_the_jobmanager(sandbox_env
 
 
 def test_crashed_service_is_restarted_by_the_monitor(sandbox_env):
-    import requests
-
     before = _pids()["booking-service"]
     os.killpg(before[0], signal.SIGKILL)
     deadline = time.monotonic() + 30
@@ -59,21 +65,12 @@ def test_crashed_service_is_restarted_by_the_monitor(sandbox_env):
     assert requests.get(f"{sandbox_env['BOOKING_SERVICE_URL']}/health", timeout=5).ok
 
 
-def test_scale_down_under_load_answers_every_request(sandbox_env):
-    """HPA-style scale 2 -> 4 -> 2 -> 4 -> 2 of the frontend while bookings flow through it (POSTs,
-    which the gateway never retries): the stopped replicas leave the gateway first, so not one
-    request gets a 502."""
-    import threading
-    import uuid
-
-    import requests
-
-    from sandbox.orchestrator import Sandbox
-    from sandbox.settings import settings
-
-    sandbox = Sandbox(settings())
+@contextmanager
+def bookings_flowing(sandbox_env, name: str):
+    """4 threads posting bookings through the frontend (POSTs, which the gateway never retries)
+    until the block ends; yields the list of status codes."""
     event = requests.post(f"{sandbox_env['EVENT_SERVICE_URL']}/events", timeout=10, json={
-        "name": "scale-test", "date": "2030-01-01", "venue": "loopback", "capacity": 100_000}).json()
+        "name": name, "date": "2030-01-01", "venue": "loopback", "capacity": 100_000}).json()
     url = f"{sandbox_env['FRONTEND_URL']}/api/book"
     statuses: list[int] = []
     stop = threading.Event()
@@ -82,21 +79,52 @@ def test_scale_down_under_load_answers_every_request(sandbox_env):
         with requests.Session() as session:
             while not stop.is_set() and len(statuses) < 20_000:  # bounded
                 statuses.append(session.post(url, timeout=10, headers={"Idempotency-Key": str(uuid.uuid4())}, json={
-                    "event_id": event["id"], "user_id": "scale-test", "ticket_count": 1}).status_code)
+                    "event_id": event["id"], "user_id": name, "ticket_count": 1}).status_code)
 
     workers = [threading.Thread(target=traffic) for _ in range(4)]
     for w in workers:
         w.start()
     try:
+        yield statuses
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+
+
+def test_scale_down_under_load_answers_every_request(sandbox_env):
+    """HPA-style scale 2 -> 4 -> 2 -> 4 -> 2 of the frontend while bookings flow through it: the
+    stopped replicas leave the gateway first, so not one request gets a 502."""
+    sandbox = Sandbox(settings())
+    with bookings_flowing(sandbox_env, "scale-test") as statuses:
         for replicas in (4, 2, 4, 2):
             deadline = time.monotonic() + 30
             while not sandbox.scale("frontend", replicas):  # False while the monitor holds the lock
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
             time.sleep(1)
-    finally:
-        stop.set()
-        for w in workers:
-            w.join()
     assert len(statuses) > 50
     assert set(statuses) == {202}, {s: statuses.count(s) for s in set(statuses)}
+
+
+def test_up_rolls_out_changed_code_one_replica_at_a_time(sandbox_env, monkeypatch):
+    """A new revision (here: a changed digest, as an edited source file gives) makes `up` replace
+    every replica, one at a time behind the gateway, with no failed request; an unchanged one
+    is reused. The real revision is rolled back in at the end."""
+    from sandbox.components.service import Service
+
+    sandbox = Sandbox(settings())
+    before = set(_pids()["frontend"])
+    real = Service.revision
+    monkeypatch.setattr(Service, "revision", lambda self: "rollout-test" if self.name == "frontend" else real(self))
+    with bookings_flowing(sandbox_env, "rollout-test") as statuses:
+        results = {r.name: r.action for r in sandbox.up("frontend,booking-service")}
+        time.sleep(0.5)
+    assert results == {"frontend": "rolled out", "booking-service": "reused"}
+    after = set(_pids()["frontend"])
+    assert len(after) == len(before) and not after & before
+    assert len(statuses) > 20
+    assert set(statuses) == {202}, {s: statuses.count(s) for s in set(statuses)}
+    assert {r.name: r.action for r in sandbox.up("frontend")} == {"frontend": "reused"}
+    monkeypatch.undo()
+    assert {r.name: r.action for r in sandbox.up("frontend")} == {"frontend": "rolled out"}
