@@ -8,7 +8,7 @@ import time
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from sqlalchemy.engine import Engine
 
-from svc_common.logs import reset_request_id, set_request_id
+from svc_common.request_id import reset_request_id, set_request_id
 
 from . import metrics as m
 from .config import Config

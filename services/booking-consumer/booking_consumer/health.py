@@ -7,8 +7,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from confluent_kafka.admin import AdminClient
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
+
+from svc_common.metrics import metrics_payload
 
 
 class HealthServer:
@@ -47,7 +49,7 @@ class HealthServer:
             def do_GET(self):  # noqa: N802
                 path = self.path.split("?", 1)[0]
                 if path == "/metrics":
-                    return self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
+                    return self._send(200, metrics_payload(), CONTENT_TYPE_LATEST)
                 if path == "/health":
                     ok, detail = app.liveness()
                 elif path == "/ready":

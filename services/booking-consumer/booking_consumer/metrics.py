@@ -13,4 +13,6 @@ CONFIRM_LATENCY = Histogram(
 )
 OUTBOX_PUBLISHED = Counter("booking_status_published_total", "Status events published from the outbox")
 OUTBOX_ERRORS = Counter("booking_status_outbox_errors_total", "Outbox relay failures (rows stay unsent, retried)")
-LAST_COMMIT = Gauge("booking_consumer_last_commit_timestamp_seconds", "Unix time of the last offset commit")
+# one consumer process per replica: no pid label when /metrics reads the multiprocess files
+LAST_COMMIT = Gauge("booking_consumer_last_commit_timestamp_seconds", "Unix time of the last offset commit",
+                    multiprocess_mode="mostrecent")

@@ -8,7 +8,7 @@ import uuid
 from flask import Blueprint, current_app, g, jsonify, request
 
 from svc_common.errors import ApiError
-from svc_common.logs import REQUEST_ID_HEADER
+from svc_common.request_id import REQUEST_ID_HEADER, get_request_id
 
 from . import metrics as m
 from . import models
@@ -57,7 +57,7 @@ def book():
     record = Record(key, digest, str(uuid.uuid4()), fields["event_id"], fields["user_id"], fields["ticket_count"],
                     time.time())
     try:
-        record, created = _ext("claims").claim(record, g.request_id)
+        record, created = _ext("claims").claim(record, get_request_id())
     except ClaimUnavailable as exc:
         log.warning("idempotency record not written", extra={"error": str(exc)[:200]})
         raise ApiError("database unavailable, retry with the same Idempotency-Key", None, 503, retryable=True) from exc
@@ -77,7 +77,7 @@ def book():
         _ext("publisher").publish(
             key=str(record.event_id),
             value=booking_message(booking_id, stored_fields, record.requested_at),
-            headers=[(REQUEST_ID_HEADER.lower(), g.request_id.encode())],
+            headers=[(REQUEST_ID_HEADER.lower(), get_request_id().encode())],
         )
     except PublishError as exc:
         m.BOOKINGS_PUBLISH_FAILED.inc()

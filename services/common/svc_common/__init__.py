@@ -1,7 +1,6 @@
-"""Small shared helpers for the ticket-booking services.
+"""Small shared helpers for the ticket-booking services (see ../README.md).
 
-Kept deliberately small and stable (see ../README.md): request ids + JSON logs,
-Prometheus HTTP metrics, JSON error handlers, database URL from env, and a
-repeatable migration runner. Services import it with ``services/common`` on the
-path (``PYTHONPATH=../common``, or ``gunicorn --pythonpath ../common``).
+One observability stack for all of them (request ids, JSON logs, metrics, JSON errors), the
+database URL from env, a repeatable migration runner and the Granian server. Services import it
+with ``services/common`` on the path (``PYTHONPATH=../common``, or ``gunicorn --pythonpath ../common``).
 """

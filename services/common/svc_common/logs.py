@@ -1,73 +1,56 @@
-"""JSON logging with a request id carried in a context variable.
+"""JSON log lines on stderr: one object per line, so log tooling needs no parsing rules.
 
-The request id comes from the ``X-Request-ID`` header (generated when absent),
-is echoed in the response, added to every log record and propagated to
-downstream HTTP calls and Kafka message headers by the services.
+Every line has ``ts, level, logger, service, message``, ``request_id`` when there is one, the
+record's ``extra={...}`` fields at the top level, and ``exception`` for a logged traceback.
 """
 from __future__ import annotations
 
-import contextvars
+import json
 import logging
 import os
-import re
 import sys
-import uuid
+from datetime import UTC, datetime
 
-from pythonjsonlogger.json import JsonFormatter
+from .request_id import get_request_id
 
-REQUEST_ID_HEADER = "X-Request-ID"
-_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
+# attributes every LogRecord has; anything else on a record came from ``extra=``
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
-def clean_request_id(value: str | None) -> str:
-    """Return ``value`` when it is a sane id, else a fresh one (never trust raw headers in logs)."""
-    if value and _VALID_ID.match(value):
-        return value
-    return new_request_id()
-
-
-def get_request_id() -> str | None:
-    return _request_id.get()
-
-
-def set_request_id(value: str | None) -> contextvars.Token:
-    return _request_id.set(value)
-
-
-def reset_request_id(token: contextvars.Token) -> None:
-    _request_id.reset(token)
-
-
-class _RequestIdFilter(logging.Filter):
+class JsonFormatter(logging.Formatter):
     def __init__(self, service: str):
         super().__init__()
         self.service = service
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = get_request_id()
-        record.service = self.service
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "service": self.service,
+        }
+        request_id = getattr(record, "request_id", None) or get_request_id()
+        if request_id:
+            entry["request_id"] = request_id
+        entry["message"] = record.getMessage()
+        entry.update((key, value) for key, value in vars(record).items()
+                     if key not in _STANDARD and key not in entry)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
 
 
 def configure_logging(service: str, level: str | None = None) -> None:
-    """Send JSON lines to stderr with timestamp, level, logger, service, request_id, message."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(service)s %(request_id)s %(message)s",
-            rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
-        )
-    )
-    handler.addFilter(_RequestIdFilter(service))
+    """Route every record of the process to stderr as JSON (idempotent: replaces its own handler)."""
     root = logging.getLogger()
     for old in list(root.handlers):
-        if getattr(old, "_svc_common", False):
+        if isinstance(old.formatter, JsonFormatter):
             root.removeHandler(old)
-    handler._svc_common = True  # type: ignore[attr-defined]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
+    # client libraries log every retry at INFO; the services log the failures they answer for
+    for noisy in ("botocore", "boto3", "s3transfer", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)

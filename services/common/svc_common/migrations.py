@@ -4,7 +4,8 @@ Each service passes its component name and an ordered list of ``(version, fn)``
 steps; ``fn(connection)`` runs inside one transaction together with the row that
 records it in ``schema_migrations``. Already-applied versions are skipped, so the
 step can run on every deploy. On Postgres an advisory lock serialises concurrent
-runners (several replicas starting at once).
+runners (several replicas starting at once). ``main`` is the whole
+``python -m <service>.migrate`` command.
 """
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import logging
 import zlib
 from typing import Callable, Iterable
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, select, text
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, func, select, text
 from sqlalchemy.engine import Connection, Engine
+
+from .logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +55,17 @@ def apply(engine: Engine, component: str, steps: Iterable[Step]) -> list[int]:
             applied_now.append(version)
             log.info("migration applied", extra={"component": component, "version": version})
     return applied_now
+
+
+def main(component: str, steps: Iterable[Step], url: str | None) -> int:
+    """Apply ``steps`` to the database at ``url`` (from the service's config), logging as JSON."""
+    configure_logging(f"{component}-migrate")
+    if not url:
+        raise SystemExit("set DATABASE_URL or DB_HOST/DB_*")
+    engine = create_engine(url)
+    try:
+        applied = apply(engine, component, steps)
+    finally:
+        engine.dispose()
+    log.info("migrate done", extra={"component": component, "applied": applied})
+    return 0

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from svc_common.http import init_app as init_http
+from svc_common.logs import configure_logging
+
 from .analytics import Analytics
 from .config import Settings
-from svc_common.observability import configure_logging, init_observability
 from .storage import RawDataBucket
 from .upstream import Upstream
 
@@ -37,10 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + 64 * 1024
 
     configure_logging(SERVICE, settings.log_level)
-    metrics = init_observability(app, SERVICE)
-    app.extensions["bookings_forwarded"] = metrics.counter(
-        "frontend_bookings_forwarded_total", "Booking requests relayed to booking-service, by upstream status", ["status"])
-    app.extensions["uploads"] = metrics.counter("frontend_uploads_total", "ID-proof uploads stored in S3")
+    init_http(app, SERVICE)
 
     timeouts = (app.config["UPSTREAM_CONNECT_TIMEOUT"], app.config["UPSTREAM_READ_TIMEOUT"])
     app.extensions["upstreams"] = {

@@ -134,12 +134,12 @@ class AnalyticsConsumer(threading.Thread):
                             self.last_error = str(message.error())
                             continue
                         self.last_error = str(message.error())
-                        log.warning("kafka error", extra={"fields": {"reason": self.last_error}})
+                        log.warning("kafka error", extra={"reason": self.last_error})
                         continue
                     self.messages += 1
                     if not self.store.apply(message.value()):
-                        log.warning("bad analytics record", extra={"fields": {
-                            "partition": message.partition(), "offset": message.offset()}})
+                        log.warning("bad analytics record", extra={
+                            "partition": message.partition(), "offset": message.offset()})
             except Exception as error:  # keep serving the last known results; retry the consumer
                 self.state = "error"
                 self.last_error = str(error)

@@ -10,10 +10,15 @@ import uuid
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from prometheus_client import Counter
 
-from svc_common.observability import ApiError
+from svc_common.errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+BOOKINGS_FORWARDED = Counter("frontend_bookings_forwarded_total",
+                             "Booking requests relayed to booking-service, by upstream status", ["status"])
+UPLOADS = Counter("frontend_uploads_total", "ID-proof uploads stored in S3")
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 POSITIVE_INT = re.compile(r"^[1-9][0-9]{0,17}$")
@@ -32,7 +37,7 @@ def upstream(name: str):
 def raw_bucket():
     bucket = current_app.extensions["bucket"]
     if not bucket.bucket:
-        raise ApiError(503, "RAW_DATA_BUCKET is not set", None)
+        raise ApiError("RAW_DATA_BUCKET is not set", None, 503)
     return bucket
 
 
@@ -57,16 +62,16 @@ def json_body_bytes() -> bytes:
     """The raw request body, bounded, for routes that forward JSON untouched."""
     limit = current_app.config["MAX_JSON_BYTES"]
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"request body larger than {limit} bytes", "body")
+        raise ApiError(f"request body larger than {limit} bytes", "body", 413)
     data = request.get_data(cache=False)
     if len(data) > limit:
-        raise ApiError(413, f"request body larger than {limit} bytes", "body")
+        raise ApiError(f"request body larger than {limit} bytes", "body", 413)
     return data
 
 
 def require_id(value: str, field: str, pattern=SAFE_ID, status: int = 404, message: str = "not found") -> str:
     if not pattern.match(value):
-        raise ApiError(status, message, field)
+        raise ApiError(message, field, status)
     return value
 
 
@@ -97,9 +102,9 @@ def book():
         payload = upstream("bookings").json_or_error(response)
         if isinstance(payload, dict) and payload.get("booking_id") is not None:
             payload["status_url"] = f"/api/bookings/{payload['booking_id']}"
-            current_app.extensions["bookings_forwarded"].labels(str(response.status_code)).inc()
+            BOOKINGS_FORWARDED.labels(str(response.status_code)).inc()
             return _copy_headers(response, jsonify(payload)), response.status_code
-    current_app.extensions["bookings_forwarded"].labels(str(response.status_code)).inc()
+    BOOKINGS_FORWARDED.labels(str(response.status_code)).inc()
     return relay(response)
 
 
@@ -130,10 +135,10 @@ def _form_id(name: str, pattern, required: bool) -> str | None:
     value = (request.form.get(name) or "").strip()
     if not value:
         if required:
-            raise ApiError(400, f"{name} is required", name)
+            raise ApiError(f"{name} is required", name)
         return None
     if not pattern.match(value):
-        raise ApiError(400, f"{name} is not valid", name)
+        raise ApiError(f"{name} is not valid", name)
     return value
 
 
@@ -144,20 +149,20 @@ def _resolve_booking(booking_id: str, user_id: str | None, event_id: str | None)
         return {"verified": False, "user_id": user_id, "event_id": event_id}
     response = bookings.call("GET", f"/bookings/{booking_id}")
     if response.status_code in (400, 404):  # booking-service answers 400 for ids it could never have issued
-        raise ApiError(404, "booking not found", "booking_id")
+        raise ApiError("booking not found", "booking_id", 404)
     if response.status_code != 200:
         return relay(response)  # type: ignore[return-value]
     booking = bookings.json_or_error(response)
     if not isinstance(booking, dict):
-        raise ApiError(502, "booking-service answered an unexpected body", None, upstream="booking-service")
+        raise ApiError("booking-service answered an unexpected body", None, 502, upstream="booking-service")
     if booking.get("status") == "rejected":
-        raise ApiError(409, "booking was rejected; no ticket can be issued", "booking_id")
+        raise ApiError("booking was rejected; no ticket can be issued", "booking_id", 409)
     booked_user = str(booking.get("user_id")) if booking.get("user_id") is not None else None
     booked_event = str(booking.get("event_id")) if booking.get("event_id") is not None else None
     if user_id and booked_user and user_id != booked_user:
-        raise ApiError(422, "user_id does not match the booking", "user_id")
+        raise ApiError("user_id does not match the booking", "user_id", 422)
     if event_id and booked_event and event_id != booked_event:
-        raise ApiError(422, "event_id does not match the booking", "event_id")
+        raise ApiError("event_id does not match the booking", "event_id", 422)
     return {"verified": True, "user_id": booked_user or user_id, "event_id": booked_event or event_id,
             "ticket_count": booking.get("ticket_count")}
 
@@ -179,27 +184,27 @@ def _event_details(event_id: str | None) -> dict:
 def upload():
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "Content-Type must be multipart/form-data", "body")
+        raise ApiError("Content-Type must be multipart/form-data", "body", 415)
     booking_id = _form_id("booking_id", SAFE_ID, required=True)
     user_id = _form_id("user_id", SAFE_ID, required=False)
     event_id = _form_id("event_id", POSITIVE_INT, required=False)
     file = request.files.get("file")
     if file is None or not file.filename:
-        raise ApiError(400, "file is required", "file")
+        raise ApiError("file is required", "file")
     data = file.stream.read(limit + 1)
     if len(data) > limit:
-        raise ApiError(413, f"file larger than {limit} bytes", "file")
+        raise ApiError(f"file larger than {limit} bytes", "file", 413)
     if not data:
-        raise ApiError(400, "file is empty", "file")
+        raise ApiError("file is empty", "file")
     name = file.filename.lower()
     for magic, content_type, extensions in ALLOWED_UPLOADS:
         if data.startswith(magic):
             if not name.endswith(extensions):
-                raise ApiError(415, f"file content is {content_type} but the name does not say so", "file")
+                raise ApiError(f"file content is {content_type} but the name does not say so", "file", 415)
             extension = extensions[0]
             break
     else:
-        raise ApiError(415, "file must be a PDF, PNG or JPEG", "file")
+        raise ApiError("file must be a PDF, PNG or JPEG", "file", 415)
 
     booking = _resolve_booking(booking_id, user_id, event_id)
     if isinstance(booking, Response):
@@ -220,7 +225,7 @@ def upload():
     metadata = {k: quote(str(v), safe=" ") for k, v in metadata.items() if v is not None and v != ""}
     key = f"uploads/{booking_id}/{uuid.uuid4().hex}{extension}"
     raw_bucket().put_upload(key, data, content_type, metadata)
-    current_app.extensions["uploads"].inc()
+    UPLOADS.inc()
     return jsonify({"upload_key": key, "booking_id": booking_id, "verified": booking["verified"],
                     "content_type": content_type, "bytes": len(data),
                     "ticket_url": f"/api/tickets/{booking_id}"}), 201
@@ -231,7 +236,7 @@ def get_ticket(booking_id: str):
     require_id(booking_id, "booking_id", message="ticket not found")
     ticket = raw_bucket().open_ticket(booking_id)
     if ticket is None:
-        raise ApiError(404, "ticket not found (not generated yet?)", "booking_id")
+        raise ApiError("ticket not found (not generated yet?)", "booking_id", 404)
     body = ticket["Body"]
     headers = {"Content-Disposition": f'attachment; filename="ticket-{booking_id}.pdf"',
                "Cache-Control": "no-store"}
@@ -254,7 +259,7 @@ def analytics():
     analytics.ensure_started()
     event_id = request.args.get("event_id")
     if event_id is not None and not POSITIVE_INT.match(event_id):
-        raise ApiError(400, "event_id must be a positive integer", "event_id")
+        raise ApiError("event_id must be a positive integer", "event_id")
     events = analytics.store.snapshot(int(event_id) if event_id else None)
     return jsonify({"events": events, "consumer": analytics.status()})
 

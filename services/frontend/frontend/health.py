@@ -1,11 +1,11 @@
-"""Liveness, readiness (upstreams' /health and the bucket reachable) and Prometheus metrics."""
+"""Liveness and readiness (upstreams' /health and the bucket reachable); /metrics is svc_common's."""
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, current_app, jsonify
 
-from svc_common.observability import ApiError
+from svc_common.errors import ApiError
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("frontend.ready")
@@ -40,11 +40,6 @@ def ready():
     body = {"status": "ready" if ok else "unavailable", "checks": checks,
             "analytics": current_app.extensions["analytics"].status()}
     if not ok:
-        log.warning("not ready", extra={"fields": {"checks": checks}})
+        log.warning("not ready", extra={"checks": checks})
     return jsonify(body), 200 if ok else 503
 
-
-@bp.get("/metrics")
-def metrics():
-    body, content_type = current_app.extensions["metrics"].render()
-    return Response(body, content_type=content_type)

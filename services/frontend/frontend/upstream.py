@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError, ReadTimeoutError
 
-from svc_common.observability import REQUEST_ID_HEADER, ApiError, current_request_id
+from svc_common.errors import ApiError
+from svc_common.request_id import REQUEST_ID_HEADER, get_request_id
 
 
 class UpstreamResponse:
@@ -53,9 +54,9 @@ class Upstream:
              timeout: tuple[float, float] | None = None) -> UpstreamResponse:
         """One request; raises :class:`ApiError` when the upstream cannot answer."""
         if self._pool is None:
-            raise ApiError(503, f"{self.name} is not configured", None, upstream=self.name)
+            raise ApiError(f"{self.name} is not configured", None, 503, upstream=self.name)
         sent = dict(headers or {})
-        request_id = current_request_id()
+        request_id = get_request_id()
         if request_id:
             sent[REQUEST_ID_HEADER] = request_id
         try:
@@ -65,22 +66,22 @@ class Upstream:
             )
         except MaxRetryError as error:
             if isinstance(error.reason, ReadTimeoutError):
-                raise ApiError(504, f"{self.name} timed out", None, upstream=self.name)
-            raise ApiError(503, f"{self.name} is unavailable", None, upstream=self.name)
+                raise ApiError(f"{self.name} timed out", None, 504, upstream=self.name)
+            raise ApiError(f"{self.name} is unavailable", None, 503, upstream=self.name)
         except ReadTimeoutError:
-            raise ApiError(504, f"{self.name} timed out", None, upstream=self.name)
+            raise ApiError(f"{self.name} timed out", None, 504, upstream=self.name)
         except HTTPError:
-            raise ApiError(503, f"{self.name} is unavailable", None, upstream=self.name)
+            raise ApiError(f"{self.name} is unavailable", None, 503, upstream=self.name)
         if response.status == 503 and response.headers.get("Content-Type", "").startswith("application/json"):
             # the upstream's own retryable answer (e.g. booking-service's {"retryable": true,
             # "booking_id": ...}): relayed as it is, so clients can retry with the same key
             return UpstreamResponse(response.status, response.data, response.headers)
         if response.status >= 500:
-            raise ApiError(502, f"{self.name} failed", None, upstream=self.name, upstream_status=response.status)
+            raise ApiError(f"{self.name} failed", None, 502, upstream=self.name, upstream_status=response.status)
         return UpstreamResponse(response.status, response.data, response.headers)
 
     def json_or_error(self, response: UpstreamResponse):
         try:
             return response.json()
         except ValueError:
-            raise ApiError(502, f"{self.name} answered non-JSON", None, upstream=self.name)
+            raise ApiError(f"{self.name} answered non-JSON", None, 502, upstream=self.name)

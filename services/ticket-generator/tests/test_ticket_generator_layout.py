@@ -1,37 +1,15 @@
-"""The service folder checks itself: its files, pinned requirements and a non-root image."""
+"""The service folder checks itself with the checks every service shares (svc_common.service_layout)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
+from svc_common import service_layout
+
 ROOT = Path(__file__).resolve().parents[1]
-HTTP_SERVICE = (ROOT / "gunicorn.conf.py").exists()
 
 
-@pytest.mark.parametrize("name", ["Dockerfile", "requirements.txt", "requirements-test.txt", "README.md", "pytest.ini",
-                                  ".dockerignore"])
-def test_service_files_exist(name):
-    assert (ROOT / name).is_file()
-
-
-@pytest.mark.skipif(not HTTP_SERVICE, reason="not an HTTP service")
-def test_http_service_has_openapi_and_gunicorn_config():
-    assert (ROOT / "openapi.yaml").is_file()
-    conf = (ROOT / "gunicorn.conf.py").read_text()
-    assert 'worker_class = "gthread"' in conf and "control_socket_disable = True" in conf
-
-
-def test_runtime_requirements_are_pinned():
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            assert re.match(r"^[A-Za-z0-9_.\[\]-]+==[0-9][^ ]*$", line), line
-
-
-def test_image_is_python_311_slim_and_not_root():
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    assert dockerfile.startswith("FROM python:3.11-slim") or "\nFROM python:3.11-slim" in dockerfile
-    users = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.M)
-    assert users and users[-1] not in ("root", "0")
+@pytest.mark.parametrize("check", service_layout.checks(http_service=False), ids=lambda check: check.__name__)
+def test_layout(check):
+    check(ROOT)

@@ -9,7 +9,7 @@ import pytest
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SERVICE_DIR))
-sys.path.insert(0, str(SERVICE_DIR.parent / "common"))  # svc_common: shared observability
+sys.path.insert(0, str(SERVICE_DIR.parent / "common"))  # svc_common
 
 
 pytest_plugins = ["svc_common.aws_test_fixtures"]

@@ -129,7 +129,7 @@ def test_request_id_is_echoed_or_generated(client):
 
 
 def test_logs_are_json_with_request_id(client, caplog):
-    from svc_common.observability import JsonFormatter
+    from svc_common.logs import JsonFormatter
     with caplog.at_level("INFO", logger="user-service.access"):
         client.get(f"/users/{uuid.uuid4()}", headers={"X-Request-ID": "trace-42"})
     records = [json.loads(JsonFormatter("user-service").format(r)) for r in caplog.records]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from svc_common.http import init_app as init_http
+from svc_common.logs import configure_logging
+
 from .config import Settings
 from .models import UserStore
-from svc_common.observability import configure_logging, init_observability
 
 SERVICE = "user-service"
 
@@ -27,8 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
 
     configure_logging(SERVICE, settings.log_level)
-    metrics = init_observability(app, SERVICE)
-    app.extensions["users_created"] = metrics.counter("users_created_total", "Users registered")
+    init_http(app, SERVICE)
     app.extensions["user_store"] = config.get("USER_STORE") or UserStore(app.config["USERS_TABLE"])
 
     from . import health, routes

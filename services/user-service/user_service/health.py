@@ -1,9 +1,9 @@
-"""Liveness, readiness (DynamoDB table reachable) and Prometheus metrics."""
+"""Liveness and readiness (DynamoDB table reachable); /metrics is svc_common's."""
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, current_app, jsonify
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("user-service.ready")
@@ -19,12 +19,7 @@ def ready():
     try:
         current_app.extensions["user_store"].ping()
     except Exception as error:  # any failure means "not ready"; say which dependency
-        log.warning("not ready", extra={"fields": {"dependency": "dynamodb", "reason": str(error)}})
+        log.warning("not ready", extra={"dependency": "dynamodb", "reason": str(error)})
         return jsonify({"status": "unavailable", "checks": {"dynamodb": str(error)}}), 503
     return jsonify({"status": "ready", "checks": {"dynamodb": "ok"}})
 
-
-@bp.get("/metrics")
-def metrics():
-    body, content_type = current_app.extensions["metrics"].render()
-    return Response(body, content_type=content_type)

@@ -4,12 +4,15 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
+from prometheus_client import Counter
+
+from svc_common.errors import ApiError
 
 from .models import DuplicateEmail
-from svc_common.observability import ApiError, read_json_object
 
 bp = Blueprint("users", __name__)
+USERS_CREATED = Counter("users_created_total", "Users registered")
 
 NAME_MAX = 100
 EMAIL_MAX = 254
@@ -17,29 +20,43 @@ _EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def read_json_object(max_bytes: int) -> dict:
+    """The request body as a JSON object, or an :class:`ApiError` naming ``body``."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(f"request body larger than {max_bytes} bytes", "body", 413)
+    if not request.is_json:
+        raise ApiError("Content-Type must be application/json", "body", 415)
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ApiError("request body is not valid JSON", "body")
+    if not isinstance(payload, dict):
+        raise ApiError("request body must be a JSON object", "body")
+    return payload
+
+
 def validate_user(payload: dict) -> tuple[str, str]:
     """Return (name, email) normalised, or raise ApiError naming the bad field."""
     name = payload.get("name")
     if name is None:
-        raise ApiError(400, "name is required", "name")
+        raise ApiError("name is required", "name")
     if not isinstance(name, str):
-        raise ApiError(400, "name must be a string", "name")
+        raise ApiError("name must be a string", "name")
     name = name.strip()
     if not name:
-        raise ApiError(400, "name must not be empty", "name")
+        raise ApiError("name must not be empty", "name")
     if len(name) > NAME_MAX:
-        raise ApiError(400, f"name must be at most {NAME_MAX} characters", "name")
+        raise ApiError(f"name must be at most {NAME_MAX} characters", "name")
     if _CONTROL.search(name):
-        raise ApiError(400, "name must not contain control characters", "name")
+        raise ApiError("name must not contain control characters", "name")
 
     email = payload.get("email")
     if email is None:
-        raise ApiError(400, "email is required", "email")
+        raise ApiError("email is required", "email")
     if not isinstance(email, str):
-        raise ApiError(400, "email must be a string", "email")
+        raise ApiError("email must be a string", "email")
     email = email.strip()
     if len(email) > EMAIL_MAX or not _EMAIL.match(email):
-        raise ApiError(400, "email is not a valid address", "email")
+        raise ApiError("email is not a valid address", "email")
     local, domain = email.rsplit("@", 1)
     return name, f"{local}@{domain.lower()}"
 
@@ -51,8 +68,8 @@ def create_user():
     try:
         user = current_app.extensions["user_store"].create(name, email)
     except DuplicateEmail:
-        raise ApiError(409, "email is already registered", "email")
-    current_app.extensions["users_created"].inc()
+        raise ApiError("email is already registered", "email", 409)
+    USERS_CREATED.inc()
     return jsonify(user), 201, {"Location": f"/users/{user['user_id']}"}
 
 
@@ -61,10 +78,10 @@ def get_user(user_id: str):
     try:
         canonical = str(uuid.UUID(user_id))
     except ValueError:
-        raise ApiError(404, "user not found", "user_id")
+        raise ApiError("user not found", "user_id", 404)
     if canonical != user_id.lower():
-        raise ApiError(404, "user not found", "user_id")
+        raise ApiError("user not found", "user_id", 404)
     user = current_app.extensions["user_store"].get(canonical)
     if user is None:
-        raise ApiError(404, "user not found", "user_id")
+        raise ApiError("user not found", "user_id", 404)
     return jsonify(user)
