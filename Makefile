@@ -58,11 +58,8 @@ images: venv ## Build the docker runtime's local stand-in images (cached by inpu
 	$(BIN)/python -m sandbox.images
 
 # the docker runtime's own state dir and ports (+400, as tests/docker): a native sandbox may run
-DOCKER_TEST_ENV := SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-docker SANDBOX_PORTS__AWS=4966 SANDBOX_PORTS__KAFKA=19492 \
-	SANDBOX_PORTS__KAFKA_CONTROLLER=19493 SANDBOX_PORTS__POSTGRES=15832 SANDBOX_PORTS__GCS=9423 \
-	SANDBOX_PORTS__FLINK_REST=8481 SANDBOX_PORTS__FLINK_RPC=16523 SANDBOX_PORTS__FRONTEND=8400 \
-	SANDBOX_PORTS__BOOKING_SERVICE=8401 SANDBOX_PORTS__EVENT_CATALOG=8402 SANDBOX_PORTS__USER_SERVICE=8403 \
-	SANDBOX_PORTS__BOOKING_CONSUMER=8404 SANDBOX_PORTS__REPLICA_BASE=18400
+DOCKER_TEST_ENV = SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-docker $(shell $(BIN)/python -c \
+	'from sandbox.settings import Ports; print(*(f"{k}={v}" for k, v in Ports.shifted_env(400, 18400).items()))')
 
 test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then the scenario suites on it
 	scripts/docker-engine.sh

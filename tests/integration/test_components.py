@@ -10,7 +10,6 @@ import zipfile
 
 import boto3
 import psutil
-import pytest
 import requests
 
 

@@ -8,7 +8,6 @@ With the booking stack (EVENT_SERVICE_URL + BOOKING_SERVICE_URL): books a ticket
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from pathlib import Path
 from urllib.parse import quote_plus
