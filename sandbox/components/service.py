@@ -30,9 +30,8 @@ NOT_RUNTIME_SUFFIXES = {".pyc", ".md"}
 
 class Service(Component):
     restart_on_crash = True
-    # gunicorn's quick shutdown (TERM would wait for idle keep-alive connections from the
-    # gateway); Granian stops gracefully on either; the consumer treats INT like TERM: it stops
-    # after committing its batch
+    # Granian stops gracefully on INT (and kills a stuck worker after 2 s); the consumer treats
+    # INT like TERM: it stops after committing its batch
     stop_signal = signal.SIGINT
 
     def __init__(self, workload: Workload, slot: int, settings, state):
@@ -184,7 +183,7 @@ class Service(Component):
 
 
 def _venv(command) -> list[str]:
-    """Commands name venv tools (`gunicorn`, `python`); run them from this interpreter's venv."""
+    """Commands name venv tools (`python`, or a console script); run them from this interpreter's venv."""
     bin_dir = Path(sys.executable).parent
     head, *rest = command
     if head == "python":

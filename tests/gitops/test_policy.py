@@ -136,9 +136,9 @@ def test_sandbox_deployments_carry_native_runtime_fields(sandbox_objects):
         "frontend": (["python", "-m", "svc_common.serve", "frontend:create_app"], 8000, None),
         "booking-service": (["python", "-m", "svc_common.serve", "booking_service.app:create_app"], 8001,
                             ["python", "-m", "booking_service.migrate"]),
-        "event-catalog": (["gunicorn", "-c", "gunicorn.conf.py", "event_catalog.app:create_app()"], 8002,
+        "event-catalog": (["python", "-m", "svc_common.serve", "event_catalog.app:create_app"], 8002,
                           ["python", "-m", "event_catalog.migrate"]),
-        "user-service": (["gunicorn", "--config", "gunicorn.conf.py"], 8003, None),
+        "user-service": (["python", "-m", "svc_common.serve", "user_service:create_app"], 8003, None),
         "booking-consumer": (["python", "-m", "booking_consumer"], 8004, ["python", "-m", "booking_consumer.migrate"]),
     }
     deps = {d["metadata"]["name"]: d for d in sandbox_objects if d["kind"] == "Deployment"}

@@ -2,5 +2,5 @@
 
 One observability stack for all of them (request ids, JSON logs, metrics, JSON errors), the
 database URL from env, a repeatable migration runner and the Granian server. Services import it
-with ``services/common`` on the path (``PYTHONPATH=../common``, or ``gunicorn --pythonpath ../common``).
+with ``services/common`` on the path (``PYTHONPATH=../common``).
 """

@@ -3,10 +3,10 @@ factory over WSGI, configured from env like a gunicorn.conf.py.
 
     python -m svc_common.serve booking_service.app:create_app     # HOST, PORT, WEB_CONCURRENCY, WSGI_THREADS
 
-Why not gunicorn on the booking path: gunicorn's Python HTTP handling (gthread worker) cost
-~0.35 ms of CPU per request on top of the app, about as much as a booking itself; Granian parses
-HTTP in Rust (0.2 ms per request for a bare Flask app against 0.55 ms under gunicorn gthread,
-measured on the same 2-core machine).
+Why not gunicorn: its Python HTTP handling (gthread worker) cost ~0.35 ms of CPU per request on
+top of the app, about as much as a booking itself; Granian parses HTTP in Rust (0.2 ms per request
+for a bare Flask app against 0.55 ms under gunicorn gthread, measured on the same 2-core machine).
+And a gunicorn that had served traffic sometimes ignored its stop signal until SIGKILL.
 """
 from __future__ import annotations
 

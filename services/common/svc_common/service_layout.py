@@ -3,7 +3,7 @@
 Each service's ``tests/test_*_layout.py`` calls them with its own folder (``checks(http_service)``
 says which apply): the files a service folder has, pinned runtime requirements, a
 python:3.11-slim image that does not run as root and, for an HTTP service, an OpenAPI document and
-a production server (gunicorn with gthread workers or Granian via ``svc_common.serve``).
+a production server (Granian via ``svc_common.serve``).
 """
 from __future__ import annotations
 
@@ -39,13 +39,7 @@ def check_http_service(root: Path) -> None:
     assert (root / "openapi.yaml").is_file()
     dockerfile = (root / "Dockerfile").read_text()
     assert "flask run" not in dockerfile
-    gunicorn_conf = root / "gunicorn.conf.py"
-    if gunicorn_conf.is_file():
-        conf = gunicorn_conf.read_text()
-        # several gunicorn masters share a host in the sandbox: no shared control socket
-        assert 'worker_class = "gthread"' in conf and "control_socket_disable = True" in conf
-    else:
-        assert '"svc_common.serve"' in dockerfile
+    assert '"svc_common.serve"' in dockerfile
 
 
 def checks(http_service: bool) -> list[Callable[[Path], None]]:

@@ -1,4 +1,4 @@
-"""The OpenAPI document is valid and names every route; the service runs under gunicorn."""
+"""The OpenAPI document is valid and names every route; the service runs under its production server."""
 import os
 import re
 import signal
@@ -24,8 +24,8 @@ def test_openapi_valid_and_complete(sqlite_app):
     assert {re.sub(r"\{\w+\}", "{}", r) for r in routes} == documented
 
 
-def test_migrate_and_gunicorn(tmp_path):
-    """``python -m event_catalog.migrate`` then gunicorn with the documented command line."""
+def test_migrate_and_serve(tmp_path):
+    """``python -m event_catalog.migrate`` then the documented server command line."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -34,8 +34,7 @@ def test_migrate_and_gunicorn(tmp_path):
         env["EVENT_CATALOG_SQLITE_URL"] = f"sqlite:///{tmp_path / 'events.db'}"
     subprocess.run([sys.executable, "-m", "event_catalog.migrate"], cwd=SERVICE_DIR, env=env, check=True,
                    capture_output=True, timeout=60)
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "event_catalog.app:create_app()"],
+    proc = subprocess.Popen([sys.executable, "-m", "svc_common.serve", "event_catalog.app:create_app"],
                             cwd=SERVICE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline, ok = time.time() + 60, False
@@ -44,10 +43,10 @@ def test_migrate_and_gunicorn(tmp_path):
                 ok = requests.get(f"http://127.0.0.1:{port}/ready", timeout=10).status_code == 200
             except requests.RequestException:
                 time.sleep(0.2)
-        assert ok, "gunicorn did not become ready"
-        r = requests.get(f"http://127.0.0.1:{port}/events", headers={"X-Request-ID": "gunicorn-rid"}, timeout=5)
-        assert r.status_code == 200 and len(r.json()) >= 5 and r.headers["X-Request-ID"] == "gunicorn-rid"
+        assert ok, "the server did not become ready"
+        r = requests.get(f"http://127.0.0.1:{port}/events", headers={"X-Request-ID": "serve-rid"}, timeout=5)
+        assert r.status_code == 200 and len(r.json()) >= 5 and r.headers["X-Request-ID"] == "serve-rid"
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
-    assert b"gunicorn-rid" in err  # JSON access log carries the request id
+    assert b"serve-rid" in err  # JSON access log carries the request id

@@ -1,6 +1,6 @@
 """user-service: register and look up users in DynamoDB.
 
-Run: ``gunicorn 'user_service:create_app()'`` from ``services/user-service``.
+Run: ``python -m svc_common.serve user_service:create_app`` from ``services/user-service``.
 """
 from __future__ import annotations
 
