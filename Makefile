@@ -59,7 +59,7 @@ images: venv ## Build the docker runtime's local stand-in images (cached by inpu
 
 # the docker runtime's own state dir and ports (+400, as tests/docker): a native sandbox may run
 DOCKER_TEST_ENV = SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-docker $(shell $(BIN)/python -c \
-	'from sandbox.settings import Ports; print(*(f"{k}={v}" for k, v in Ports.shifted_env(400, 18400).items()))')
+	'from sandbox.settings import Ports; print(*(f"{k}={v}" for k, v in Ports.docker_test_env().items()))')
 
 test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then the scenario suites on it
 	scripts/docker-engine.sh

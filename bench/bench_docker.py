@@ -69,7 +69,7 @@ def main() -> None:
     os.environ.setdefault("SANDBOX_STATE_DIR", str(PROJECT / ".sandbox-docker-bench"))
     from sandbox.settings import Ports
 
-    for key, port in Ports.shifted_env(400, replica_base=18400).items():  # as `make test-docker`
+    for key, port in Ports.docker_test_env().items():  # as `make test-docker`
         os.environ.setdefault(key, port)
     if args.full:
         text = json.dumps(bench_full(args.keep), indent=2)

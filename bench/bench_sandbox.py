@@ -95,18 +95,18 @@ def bench_full_stack(env: dict, results: dict) -> None:
 def bench_booking(sandbox_env: dict, env: dict, results: dict, seconds: float, connections: int = 64) -> None:
     """wrk (C, ~0.03 ms CPU per request) posts bookings for a fresh event through the frontend URL,
     saturating (``connections``) and then at 1..32 connections (latency against rate), and once
-    straight to booking-service (what the frontend hop costs). CPU per booking comes from /proc;
+    straight to booking-service (what the frontend hop costs). CPU per booking: every component's
+    process trees before and after the saturating run;
     accepted -> decided from the consumer's ``bookings`` rows of that event."""
     if not shutil.which("wrk"):
         sys.exit("wrk not found (the booking load generator): apt-get install -y wrk  (make system-deps)")
-    from bench import cpu_by_component
-
     event = requests.post(f"{sandbox_env['EVENT_SERVICE_URL']}/events", timeout=10, json={
         "name": "bench", "date": "2030-01-01", "venue": "loopback", "capacity": 1_000_000}).json()
     url = f"{sandbox_env['FRONTEND_URL']}/api/book"
-    before = cpu_by_component.snapshot(status_rows(env))
+    before = cpu_seconds(env)
     report = wrk_bookings(url, event["id"], connections, seconds, env)
-    spent = cpu_by_component.cpu_seconds_between(before, cpu_by_component.snapshot(status_rows(env)))
+    after = cpu_seconds(env)
+    spent = {name: sum(t - before.get(name, {}).get(pid, 0.0) for pid, t in pids.items()) for name, pids in after.items()}
     per_booking = {name: round(s * 1000 / max(1, report["accepted"]), 3)
                    for name, s in sorted(spent.items(), key=lambda kv: -kv[1]) if s > 0}
     results["booking_cpu_ms_per_booking"] = {"total": round(sum(per_booking.values()), 3), **per_booking}
@@ -138,6 +138,14 @@ def bench_booking(sandbox_env: dict, env: dict, results: dict, seconds: float, c
 
 def status_rows(env: dict) -> list[dict]:
     return json.loads(sandbox("status", "--json", env=env, check=False).stdout)
+
+
+def cpu_seconds(env: dict) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each component's process trees, by root pid (a replica started
+    meanwhile counts from zero; one stopped meanwhile is missed, which only under-reports)."""
+    from sandbox import process
+
+    return {row["component"]: {pid: process.tree_cpu_seconds(pid) for pid in row["pids"]} for row in status_rows(env)}
 
 
 def wrk_bookings(url: str, event_id: int, connections: int, seconds: float, env: dict) -> dict:

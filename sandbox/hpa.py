@@ -16,8 +16,6 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass
 
-import psutil
-
 from sandbox import process
 
 TOLERANCE = 0.1
@@ -58,7 +56,7 @@ class Autoscaler:
         # like the HPA's CPU initialization period: a replica's start-up (imports, forking its
         # workers) is not load, so replicas younger than INITIALIZATION seconds are not measured
         settled = [p for p in record.processes if time.time() - p.create_time >= INITIALIZATION]
-        sample = {p.pid: _group_cpu_seconds(p.pid) for p in settled if process.is_running(p)}
+        sample = {p.pid: process.tree_cpu_seconds(p.pid) for p in settled if process.is_running(p)}
         previous, since = self._cpu.get(service.name, ({}, now))
         self._cpu[service.name] = (sample, now)
         measured = [pid for pid in sample if pid in previous]
@@ -78,17 +76,6 @@ class Autoscaler:
         desired = recommended if recommended >= current else min(current, max(r for _, r in history))
         return Decision(service.name, current, recommended, desired, round(utilization, 1), workload.cpu_target,
                         workload.min_replicas, workload.max_replicas, time.time())
-
-
-def _group_cpu_seconds(pgid: int) -> float:
-    total = 0.0
-    for member in process.group_members(pgid):
-        try:
-            times = member.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            continue
-    return total
 
 
 def save(state, decisions: list[Decision]) -> None:

@@ -177,6 +177,25 @@ def group_rss(pid: int) -> int:
     return total
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) so far of `pid` and all its descendants, for the HPA's
+    utilisation and the bench's CPU per booking. A tree, not the process group: postgres backends
+    are children of a postmaster that leads a session of its own."""
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in tree:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     import socket
 

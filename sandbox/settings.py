@@ -49,6 +49,12 @@ class Ports(Section):
         env = {f"SANDBOX_PORTS__{name.upper()}": str(field.default + shift) for name, field in cls.model_fields.items()}
         return {**env, "SANDBOX_PORTS__REPLICA_BASE": str(replica_base)}
 
+    @classmethod
+    def docker_test_env(cls) -> dict[str, str]:
+        """The docker runtime's instance for `make test-docker` and its bench, beside a native
+        sandbox on the defaults: every port +400, replicas from 18400."""
+        return cls.shifted_env(400, replica_base=18400)
+
 
 class PostgresSettings(Section):
     database: str = "tickets"

@@ -82,13 +82,15 @@ class Service(Component):
         tmp.replace(self.replicas_file)
 
     # ------------------------------------------------------------ component protocol
-    def _env(self, port: int) -> dict[str, str]:
+    def _pod_env(self) -> dict[str, str]:
+        """The env every replica gets; `_env` adds what is the replica's own."""
         from sandbox.orchestrator import Sandbox
 
-        env = {**self.workload.env, **Sandbox(self.settings).env()}
-        return {**env, "PORT": str(port), "HOST": "127.0.0.1",
-                "PYTHONPATH": f"{self.folder}:{SERVICES_DIR / 'common'}",
-                "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(port))}
+        return {**self.workload.env, **Sandbox(self.settings).env(), "HOST": "127.0.0.1",
+                "PYTHONPATH": f"{self.folder}:{SERVICES_DIR / 'common'}"}
+
+    def _env(self, port: int) -> dict[str, str]:
+        return {**self._pod_env(), "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(port))}
 
     def metrics_dir(self, port: int) -> Path:
         """prometheus-client's multiprocess files, so /metrics adds up a replica's workers."""
@@ -132,16 +134,13 @@ class Service(Component):
     def before_stop(self, role: str) -> None:
         """Scale-down as Kubernetes does it: out of the Service's endpoints first, then stopped
         once its in-flight requests are answered (no 502 for requests already sent to it)."""
-        self._gateway().drain(self.name, int(role.rsplit("-", 1)[1]))
+        self._gateway().drain(self.name, _replica_index(role))
 
     def revision(self) -> str:
         """The pod template (command, env, migrations, probe) plus the code the replicas load: the
         service's folder and services/common."""
-        from sandbox.orchestrator import Sandbox
-
         digest = hashlib.sha256(json.dumps([
-            self.workload.command, self.workload.env, self.workload.init_commands, self.workload.readiness_path,
-            Sandbox(self.settings).env(),
+            self.workload.command, self._pod_env(), self.workload.init_commands, self.workload.readiness_path,
         ], sort_keys=True).encode())
         for root in (self.folder, SERVICES_DIR / "common"):
             for path in sorted(root.rglob("*")):
@@ -152,8 +151,7 @@ class Service(Component):
         return digest.hexdigest()[:16]
 
     def process_health(self, role: str) -> Health:
-        index = int(role.rsplit("-", 1)[1])
-        ready = self._replica_ready(index)
+        ready = self._replica_ready(_replica_index(role))
         return Health(ready, f"{role} {'ready' if ready else 'not ready'}")
 
     def _replica_ready(self, index: int) -> bool:
@@ -180,6 +178,10 @@ class Service(Component):
         aliases = [key for key, value in self.workload.env.items()
                    if key.endswith("_URL") and urlparse(value).hostname == self.name]
         return {key: self.url for key in [f"{self.name.upper().replace('-', '_')}_URL", *aliases]}
+
+
+def _replica_index(role: str) -> int:
+    return int(role.rsplit("-", 1)[1])  # roles are replica-<index> (processes())
 
 
 def _venv(command) -> list[str]:

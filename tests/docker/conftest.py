@@ -13,7 +13,7 @@ from sandbox.errors import SandboxError
 from sandbox.settings import Ports
 
 STATE_DIR = str(Path(__file__).resolve().parents[2] / ".sandbox-docker")  # also `make test-docker`'s flows
-PRIVATE_ENV = {"SANDBOX_STATE_DIR": STATE_DIR, **Ports.shifted_env(400, replica_base=18400)}  # = Makefile's
+PRIVATE_ENV = {"SANDBOX_STATE_DIR": STATE_DIR, **Ports.docker_test_env()}  # = Makefile's
 
 
 def engine_problem() -> str | None:

@@ -24,7 +24,7 @@ def test_autoscaler_scales_up_at_once_and_down_after_the_window(monkeypatch):
 
     clock = {"t": 0.0, "cpu": 0.0}
     monkeypatch.setattr(hpa.time, "monotonic", lambda: clock["t"])
-    monkeypatch.setattr(hpa, "_group_cpu_seconds", lambda pid: clock["cpu"] / len(record.processes))
+    monkeypatch.setattr(hpa.process, "tree_cpu_seconds", lambda pid: clock["cpu"] / len(record.processes))
     monkeypatch.setattr(hpa.process, "is_running", lambda record: True)
     monkeypatch.setattr(hpa, "INITIALIZATION", 0)
     workload = Workload("svc", ("x",), {}, 8001, 2, 10, 70, 100)
@@ -56,7 +56,7 @@ def test_young_replicas_are_not_measured(monkeypatch):
     from sandbox.manifests import Workload
     from sandbox.state import ComponentRecord, ProcessRecord
 
-    monkeypatch.setattr(hpa, "_group_cpu_seconds", lambda pid: 1000.0)
+    monkeypatch.setattr(hpa.process, "tree_cpu_seconds", lambda pid: 1000.0)
     monkeypatch.setattr(hpa.process, "is_running", lambda record: True)
     workload = Workload("svc", ("x",), {}, 8001, 2, 10, 70, 100)
     young = ComponentRecord("svc", 8001, 0, [ProcessRecord("replica-0", 1, hpa.time.time())])

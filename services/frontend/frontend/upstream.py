@@ -16,19 +16,10 @@ import json
 import threading
 
 import pycurl
+from werkzeug.datastructures import Headers
 
 from svc_common.errors import ApiError
 from svc_common.request_id import REQUEST_ID_HEADER, get_request_id
-
-
-class Headers(dict):
-    """Response headers by lower-cased name (HTTP header names are case-insensitive)."""
-
-    def get(self, name: str, default=None):
-        return super().get(name.lower(), default)
-
-    def __getitem__(self, name: str) -> str:
-        return super().__getitem__(name.lower())
 
 
 class UpstreamResponse:
@@ -58,7 +49,7 @@ class _Exchange:
             return
         name, sep, value = line.decode("latin-1").partition(":")
         if sep:
-            self.headers[name.strip().lower()] = value.strip()
+            self.headers.set(name.strip(), value.strip())
 
 
 class Upstream:
