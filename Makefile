@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml $(REQUIREMENTS)
 
 venv: system-deps $(STAMP) ## Create/update the virtualenv at .venv
 
-tools: ## Build the pinned Go tools (kustomize, kube-score, gitops-validate) into .cache/bin
+tools: ## Build the pinned Go tools (kustomize, kube-score, gitops-validate, lichen) into .cache/bin
 	scripts/install-gitops-tools.sh
 
 sandbox: venv ## Start (or heal) the whole sandbox
@@ -51,8 +51,14 @@ scenarios: venv tools ## End-to-end scenario suites (flows + faults), 2 workers;
 tf-check: venv ## terraform fmt/validate/test and the checkov gate on both roots
 	terraform/check.sh
 
-load: venv ## k6 booking load (load/booking.js, 150 VUs) on the native sandbox; shows the HPA scaling
+load: venv ## The seed's booking load with Locust (load/locustfile.py, up to 150 users; LOAD_SCALE shortens it); shows the HPA scaling
 	scripts/load.sh
+
+load-ui: venv ## Locust's web UI (charts of rate, latency, users) on 127.0.0.1:8089 against the native sandbox
+	scripts/load.sh ui
+
+licenses: venv tools ## Licence of every third-party package installed or built (Python, Go, npm, Maven, Debian); reports/licenses.json; fails on non-open ones
+	$(BIN)/python scripts/licenses.py --output reports/licenses.json
 
 images: venv ## Build the docker runtime's local stand-in images (cached by input hash)
 	$(BIN)/python -m sandbox.images
@@ -74,4 +80,4 @@ bench: venv ## Native product numbers, then native vs docker side by side; JSON 
 clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 	-$(BIN)/sandbox down --wipe
 
-.PHONY: help system-deps venv tools sandbox down status doctor test scenarios gitops-check tf-check load images test-docker bench clean
+.PHONY: help system-deps venv tools sandbox down status doctor test scenarios gitops-check tf-check load load-ui licenses images test-docker bench clean

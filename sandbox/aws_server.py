@@ -23,6 +23,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
+RUNTIME = Path(__file__).with_name("lambda_runtime.py")
+
 
 class LambdaExecutor:
     def __init__(self, work_dir: Path, log_file: Path):
@@ -67,7 +69,8 @@ class LambdaExecutor:
         started = time.monotonic()
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", "sandbox.lambda_runtime", fn.handler],
+                # by path with -P: neither the harness package nor its folder is importable by handlers
+                [sys.executable, "-P", str(RUNTIME), fn.handler],
                 input=json.dumps(event).encode(), capture_output=True, cwd=code_dir, env=env,
                 timeout=float(fn.timeout or 3),
             )

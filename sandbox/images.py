@@ -8,12 +8,11 @@ here from Debian packages and from the same wheels and jars the native runtime u
 | sandbox-local/debian:bookworm         | (base)                                    | debootstrap --variant=minbase, imported |
 | sandbox-local/python:3.11-slim        | python:3.11-slim (services' base)         | Debian's python3 (3.11) + pip |
 | sandbox-local/java:17                 | (base)                                    | Debian's openjdk-17-jre-headless |
-| sandbox-local/localstack:4.14.0       | localstack/localstack:4.14.0              | localstack-core[runtime]==4.14.0 from PyPI, DynamoDB Local from Maven Central |
+| sandbox-local/aws-emulator:moto-5.2.5 | localstack/localstack:4.14.0              | the native AWS emulator (moto server + Lambda executor) |
 | sandbox-local/redpanda:kafka-3.9.1    | redpandadata/redpanda:v24.2.18            | Apache Kafka 3.9.1 jars (.cache/jars/kafka), KRaft |
 | sandbox-local/postgres:15             | postgres:15.13                            | Debian's postgresql-15 |
 | sandbox-local/flink:1.19.3            | flink:1.19.3-scala_2.12-java17            | the Flink distribution inside the PyFlink 1.19.3 wheel, + Python/PyFlink |
 | sandbox-local/fake-gcs-server:gcp-storage-emulator | fsouza/fake-gcs-server:1.52.2 | gcp-storage-emulator from PyPI |
-| sandbox-local/lambda-python:3.11      | public.ecr.aws/lambda/python:3.11         | the python stand-in + boto3 |
 | sandbox-local/<service>:dev           | (the project's own images)                | services/<svc>/Dockerfile, context services/ |
 
 Stand-ins are tagged `sandbox-local/...` and never with the official names, so a user's real
@@ -52,15 +51,10 @@ class ImageSpec:
     tag: str
     base: str | None = None  # a stand-in tag this one builds FROM
     extras: dict[str, Path] = field(default_factory=dict)  # context subfolder -> source folder
+    files: dict[str, Path] = field(default_factory=dict)  # context path -> source file
     context: Path | None = None  # a ready context (services/); None = assembled under CONTEXT_DIR
     dockerfile: Path | None = None
     build_args: dict[str, str] = field(default_factory=dict)
-
-
-def _host_python_312() -> Path:
-    """A host CPython >= 3.12 to carry into the LocalStack stand-in (localstack-core 4.14 needs it)."""
-    candidates = sorted(Path.home().glob(".pyenv/versions/3.1[23].*"), reverse=True)
-    return candidates[0] if candidates else Path("/opt/python3.12-missing")
 
 
 def _pyflink_home() -> Path:
@@ -84,10 +78,10 @@ def specs(cache_dir: Path = PROJECT_ROOT / ".cache") -> dict[str, ImageSpec]:
         ImageSpec("postgres", "sandbox-local/postgres:15", BASE_TAG),
         ImageSpec("kafka", "sandbox-local/redpanda:kafka-3.9.1", JAVA_TAG, {"jars": jars / "kafka"}),
         ImageSpec("gcs", "sandbox-local/fake-gcs-server:gcp-storage-emulator", PYTHON_TAG),
-        ImageSpec("localstack", "sandbox-local/localstack:4.14.0", PYTHON_TAG,
-                  build_args={"PYTHON_PREFIX": str(_host_python_312())}),
+        ImageSpec("aws-emulator", "sandbox-local/aws-emulator:moto-5.2.5", PYTHON_TAG,
+                  files={f"sandbox/{name}": PROJECT_ROOT / "sandbox" / name
+                         for name in ("__init__.py", "aws_server.py", "lambda_runtime.py")}),
         ImageSpec("flink", "sandbox-local/flink:1.19.3", JAVA_TAG, {"connectors": jars / "flink"}),
-        ImageSpec("lambda-python", "sandbox-local/lambda-python:3.11", PYTHON_TAG),
     ]
     services = [
         ImageSpec(svc, f"sandbox-local/{svc}:dev", PYTHON_TAG, context=PROJECT_ROOT / "services",
@@ -191,70 +185,15 @@ def _prepare_context(spec: ImageSpec) -> Path:
         (ctx / "extra-ca").mkdir()
         for cert in sorted(EXTRA_CA_DIR.glob("*.crt")):
             shutil.copy(cert, ctx / "extra-ca" / cert.name)
-    if spec.name == "localstack":
-        prefix = Path(spec.build_args["PYTHON_PREFIX"])
-        if not (prefix / "bin" / "python3").exists():
-            raise SandboxError("the LocalStack stand-in needs a CPython >= 3.12 on the host (~/.pyenv/versions/3.12.x)",
-                               "pyenv install 3.13 (or build only the other images)")
-        keep_pip = lambda folder, names: [n for n in names if (folder.endswith("site-packages") and n != "pip"
-                                                              and not n.startswith("pip-")) or n in ("test", "__pycache__")]
-        shutil.copytree(prefix, ctx / "python", symlinks=True, ignore=keep_pip)
-        _dynamodb_local(ctx / "dynamodb-local")
+    for rel, source in spec.files.items():
+        (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, ctx / rel)
     if spec.name == "flink":
         home = _pyflink_home()
         for sub in ("bin", "lib", "opt", "plugins", "conf"):
             shutil.copytree(home / sub, ctx / "pyflink" / sub)
         (ctx / "pyflink" / "conf" / "config.base.yaml").write_text(_flat_flink_conf(home / "conf" / "config.yaml"))
     return ctx
-
-
-DDB_POM = DOCKER_DIR / "localstack" / "dynamodb-local.pom.xml"
-
-
-def _dynamodb_local(target: Path, cache_dir: Path = PROJECT_ROOT / ".cache") -> None:
-    """DynamoDB Local laid out as localstack-core 4.14.0 finds an installed copy (it would download
-    the zip from CloudFront, unreachable here): the Maven Central jars in `DynamoDBLocal_lib/`, the
-    sqlite4java native under the name DynamoDB Local loads, a manifest-only `DynamoDBLocal.jar`
-    whose Class-Path lists them (the real jar's names the zip's file names), and a no-op java agent
-    as `ddb-local-loader-0.1.jar` (LocalStack's own is on GitHub)."""
-    import zipfile
-
-    jars = cache_dir / "jars" / "dynamodb-local"
-    marker = jars / ".resolved"
-    digest = hashlib.sha256(DDB_POM.read_bytes()).hexdigest()
-    if not (marker.exists() and marker.read_text() == digest):
-        if not shutil.which("mvn"):
-            raise SandboxError("Maven (`mvn`) is needed to fetch DynamoDB Local", "apt-get install -y maven")
-        shutil.rmtree(jars, ignore_errors=True)
-        result = subprocess.run(["mvn", "-q", "-B", "-f", str(DDB_POM), "dependency:copy-dependencies",
-                                 f"-DoutputDirectory={jars}", "-DincludeScope=runtime"], capture_output=True, text=True)
-        if result.returncode != 0:
-            last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
-            raise SandboxError(f"Maven could not resolve DynamoDB Local: {last[0][:200]}",
-                               "check that Maven Central is reachable (mvn -B help:system) and rerun")
-        marker.write_text(digest)
-    lib = target / "DynamoDBLocal_lib"
-    lib.mkdir(parents=True)
-    agent = next(jars.glob("byte-buddy-agent-*.jar"))
-    shutil.copy(agent, target / "ddb-local-loader-0.1.jar")
-    class_path = []
-    for jar in sorted(jars.glob("*.jar")):
-        if jar != agent:
-            shutil.copy(jar, lib / jar.name)
-            class_path.append(f"DynamoDBLocal_lib/{jar.name}")
-    for native in jars.glob("libsqlite4java-linux-*.so"):  # sqlite4java tries the unversioned name too
-        shutil.copy(native, lib / native.name)
-        shutil.copy(native, lib / (native.name.rsplit("-", 1)[0] + ".so"))
-    manifest = ["Manifest-Version: 1.0", "Main-Class: com.amazonaws.services.dynamodbv2.local.main.ServerRunner",
-                "Class-Path: . " + " ".join(class_path)]
-    with zipfile.ZipFile(target / "DynamoDBLocal.jar", "w") as launcher:
-        launcher.writestr("META-INF/MANIFEST.MF", "".join(_manifest_line(line) for line in manifest) + "\r\n")
-
-
-def _manifest_line(line: str) -> str:
-    """A jar manifest line wrapped at 72 bytes (continuations start with one space)."""
-    chunks = [line[:72]] + [" " + line[i:i + 71] for i in range(72, len(line), 71)]
-    return "".join(chunk + "\r\n" for chunk in chunks)
 
 
 def _flat_flink_conf(path: Path) -> str:
@@ -298,6 +237,8 @@ def input_hash(spec: ImageSpec) -> str:
         for sub, source in sorted(spec.extras.items()):
             digest.update(sub.encode())
             _hash_tree(digest, source, deep=False)  # jars are versioned by name and size
+        for rel, source in sorted(spec.files.items()):
+            digest.update(rel.encode() + b"\0" + source.read_bytes())
         if spec.name in ("python", "flink"):
             for cert in sorted(EXTRA_CA_DIR.glob("*.crt")):
                 digest.update(cert.read_bytes())

@@ -1,4 +1,4 @@
-"""Runs one Lambda invocation in this process: `python -m sandbox.lambda_runtime module.function`.
+"""Runs one Lambda invocation in this process: `python -P sandbox/lambda_runtime.py module.function`.
 
 The event comes on stdin; the handler's prints and logging go to stderr (the invocation's logs);
 the JSON result is the last line of stdout. Exit status 1 means the handler raised.

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Install the pinned GitOps tools into .cache/bin (git-ignored), from the Go module proxy only.
+# Install the pinned Go tools into .cache/bin (git-ignored), from the Go module proxy only.
 #
-#   scripts/install-gitops-tools.sh            # kustomize, kube-score, gitops-validate
-#   scripts/install-gitops-tools.sh k6 k3d      # also the optional ones (or: all)
+#   scripts/install-gitops-tools.sh            # kustomize, kube-score, gitops-validate, lichen
+#   scripts/install-gitops-tools.sh kustomize  # only some
 #
-# Every tool is a Go module built with `go install module@version` (GOBIN=.cache/bin); the
-# validator is this repository's own Go module under tools/gitops-validate. Already installed
-# tools at the pinned version are skipped (a stamp file records the version).
+# kustomize and kube-score are built with `go install module@version` (GOBIN=.cache/bin); a tool
+# with a folder under tools/ is built from that Go module of this repository: gitops-validate (our
+# validator) and lichen (a wrapper module pinning github.com/uw-labs/lichen, the licence scanner of
+# `make licenses`). Already installed tools at the pinned version are skipped (a stamp file records
+# the version). k6 is gone: it is under the AGPL (the load test runs on Locust, load/locustfile.py).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,32 +21,33 @@ export GOBIN="$BIN"
 declare -A TOOLS=(
   [kustomize]="sigs.k8s.io/kustomize/kustomize/v5@v5.8.2"
   [kube-score]="github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
-  [k6]="go.k6.io/k6@v1.8.1"
   [k3d]="github.com/k3d-io/k3d/v5@v5.8.3"   # the module proxy reachable here answers 403 for k3d
 )
-DEFAULT=(kustomize kube-score gitops-validate)
+# tools/<name> modules -> the package to build in them
+declare -A LOCAL=([gitops-validate]="." [lichen]="github.com/uw-labs/lichen")
+DEFAULT=(kustomize kube-score gitops-validate lichen)
 
 command -v go >/dev/null || { echo "go is required (Debian: apt-get install golang-go, or a Go toolchain >= 1.24)" >&2; exit 1; }
 
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${DEFAULT[@]}")
-[ "${want[0]}" = all ] && want=("${DEFAULT[@]}" k6 k3d)
+[ "${want[0]}" = all ] && want=("${DEFAULT[@]}" k3d)
 
 install_one() {
   local name=$1 stamp="$BIN/.$1.version" spec start
-  if [ "$name" = gitops-validate ]; then
-    # our own module: rebuild when its sources change
-    spec="local:$(cat "$ROOT"/tools/gitops-validate/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)"
+  if [ -n "${LOCAL[$name]:-}" ]; then
+    # a module of this repository: rebuild when its sources change
+    spec="local:$(cat "$ROOT/tools/$name"/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)"
   else
-    spec="${TOOLS[$name]:?unknown tool $name (known: ${!TOOLS[*]} gitops-validate)}"
+    spec="${TOOLS[$name]:?unknown tool $name (known: ${!TOOLS[*]} ${!LOCAL[*]})}"
   fi
   if [ -x "$BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$spec" ]; then
     echo "ok       $name ($spec)"; return
   fi
   start=$(date +%s)
   echo "building $name ($spec) ..."
-  if [ "$name" = gitops-validate ]; then
-    (cd "$ROOT/tools/gitops-validate" && go build -o "$BIN/gitops-validate" .)
+  if [ -n "${LOCAL[$name]:-}" ]; then
+    (cd "$ROOT/tools/$name" && go build -o "$BIN/$name" "${LOCAL[$name]}")
   else
     go install "$spec"
   fi

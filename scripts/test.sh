@@ -9,6 +9,9 @@ export PATH="$BIN:$PATH"
 echo "== unit tests"
 python -m pytest -n 2 tests/unit
 
+echo "== licences of every third-party package (scripts/licenses.py; reports/licenses.json)"
+python scripts/licenses.py --output reports/licenses.json
+
 echo "== gitops: policy rules, offline checks (scripts/gitops-check.sh), k3d runtime units"
 python -m pytest tests/gitops
 

@@ -184,21 +184,33 @@ def test_localstack_gets_the_socket_and_lambda_settings(tmp_path, monkeypatch):
     settings = load_settings(state_dir=tmp_path / "state")
     comp = aws.Aws(settings, StateDir(settings.state_dir))
     monkeypatch.setattr(aws, "engine_socket", lambda: tmp_path / "docker.sock")
-    monkeypatch.setattr(aws, "resolve_image", lambda key, s: f"img-{key}")
-    monkeypatch.setattr(base, "resolve_image", lambda key, s, present=None: f"img-{key}")
+    monkeypatch.setattr(base, "resolve_image", lambda key, s, present=None: base.IMAGES[key][0])
     spec = comp.container_specs()[0]
     assert spec.volumes == {str(tmp_path / "docker.sock"): {"bind": "/var/run/docker.sock", "mode": "rw"}}
-    assert json.loads(spec.env["LAMBDA_RUNTIME_IMAGE_MAPPING"]) == {"python3.11": "img-lambda-python"}
+    assert json.loads(spec.env["LAMBDA_RUNTIME_IMAGE_MAPPING"]) == {"python3.11": aws.LAMBDA_IMAGE}
     assert spec.env["LAMBDA_DOCKER_NETWORK"] == comp.network and spec.env["HOSTNAME_FROM_LAMBDA"] == "aws"
     assert f"-l sandbox.owner={comp.owner}" in spec.env["LAMBDA_DOCKER_FLAGS"]  # `down` removes functions
     assert "-l sandbox.role=lambda" in spec.env["LAMBDA_DOCKER_FLAGS"]
 
 
-def test_dynamodb_local_launcher_manifest_wraps_at_72_bytes():
-    from sandbox.images import _manifest_line
+def test_the_aws_stand_in_is_the_projects_emulator_with_its_lambda_log_on_the_host(tmp_path, monkeypatch):
+    from sandbox.components.docker import aws
 
-    text = _manifest_line("Class-Path: . " + " ".join(f"DynamoDBLocal_lib/jar-{i}.jar" for i in range(20)))
-    lines = text.split("\r\n")[:-1]
-    assert all(len(line.encode()) <= 72 for line in lines)
-    assert all(line.startswith(" ") for line in lines[1:])
-    assert "".join(line[1:] if i else line for i, line in enumerate(lines)).endswith("jar-19.jar")
+    settings = load_settings(state_dir=tmp_path / "state")
+    comp = aws.Aws(settings, StateDir(settings.state_dir))
+    monkeypatch.setattr(aws, "engine_socket", lambda: tmp_path / "docker.sock")
+    monkeypatch.setattr(base, "resolve_image", lambda key, s, present=None: base.IMAGES[key][1])
+    spec = comp.container_specs()[0]
+    assert "LAMBDA_DOCKER_FLAGS" not in spec.env and "/var/run/docker.sock" not in str(spec.volumes)
+    assert spec.volumes == {str(comp.state.log_file("lambda").parent): {"bind": aws.EMULATOR_LOG_DIR, "mode": "rw"}}
+    assert comp.log_files() == [comp.state.log_file("lambda")]
+
+
+def test_no_image_contains_dynamodb_local():
+    from sandbox.images import DOCKER_DIR, specs
+
+    for spec in specs().values():
+        folder = spec.context or DOCKER_DIR / spec.name
+        for path in [*folder.rglob("*"), *spec.files.values()]:
+            if path.is_file():
+                assert "DynamoDBLocal" not in path.read_text(errors="ignore"), path

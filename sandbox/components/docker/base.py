@@ -38,13 +38,11 @@ STAND_IN_PREFIX = "sandbox-local/"
 
 # official images (defaults of the `docker.images` settings) -> local stand-ins from `make images`
 IMAGES: dict[str, tuple[str, str]] = {
-    "aws": ("localstack/localstack:4.14.0", "sandbox-local/localstack:4.14.0"),
+    "aws": ("localstack/localstack:4.14.0", "sandbox-local/aws-emulator:moto-5.2.5"),
     "kafka": ("redpandadata/redpanda:v24.2.18", "sandbox-local/redpanda:kafka-3.9.1"),
     "postgres": ("postgres:15.13", "sandbox-local/postgres:15"),
     "flink": ("flink:1.19.3-scala_2.12-java17", "sandbox-local/flink:1.19.3"),
     "gcs": ("fsouza/fake-gcs-server:1.52.2", "sandbox-local/fake-gcs-server:gcp-storage-emulator"),
-    # the image LocalStack runs python3.11 Lambda functions in (not a component of its own)
-    "lambda-python": ("public.ecr.aws/lambda/python:3.11", "sandbox-local/lambda-python:3.11"),
 }
 
 

@@ -1,0 +1,325 @@
+"""`make licenses`: the licence of every third-party package the project installs or builds, and
+a gate that fails on licences this project may not use.
+
+One collector per ecosystem, each with that ecosystem's own well-kept tool:
+- python: pip-licenses over `.venv` (every service image and stand-in installs a subset of it);
+- go: lichen over every binary `scripts/install-gitops-tools.sh` builds (it reads the modules
+  compiled into the binary and classifies their licence files);
+- npm: license-checker-rseidelsohn on each package.json of the project (none today);
+- maven: license-maven-plugin (org.codehaus.mojo) `add-third-party` on each pom under sandbox/maven;
+- debian: the packages the scripts and Dockerfiles install: their archive area (Debian's `main`
+  holds only DFSG-free software) and the License fields of their machine-readable copyright file;
+- machine: programs the project runs but does not install (the machine has them).
+
+Denied: AGPL, SSPL, BUSL/Business Source (BSL-1.1), Commons Clause, vendor-only terms, and no
+licence at all. A denied package is reported with what pulled it in; an entry in
+scripts/licenses-allow.toml, with a reason, is the only way past the gate.
+
+    .venv/bin/python scripts/licenses.py --output reports/licenses.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ALLOW_FILE = ROOT / "scripts" / "licenses-allow.toml"
+PIP_LICENSES = Path(sys.executable).with_name("pip-licenses")
+GO_TOOLS_BIN = ROOT / ".cache" / "bin"
+GO_BINARIES = ("kustomize", "kube-score", "gitops-validate", "lichen")
+OWN_GO_MODULES = ("github.com/ticketing/cloud-sandbox/", "local/")  # tools/*: this repository's modules
+NPM_CHECKER = "license-checker-rseidelsohn@5.0.1"
+MAVEN_PLUGIN = "org.codehaus.mojo:license-maven-plugin:2.5.0"
+DEBIAN_SOURCES = [ROOT / "scripts" / "install-system-deps.sh", ROOT / "scripts" / "docker-engine.sh",
+                  *sorted((ROOT / "docker").glob("*/Dockerfile")), *sorted((ROOT / "services").glob("*/Dockerfile"))]
+
+DENIED = [
+    (re.compile(r"\bAGPL|Affero", re.I), "AGPL"),
+    (re.compile(r"\bSSPL|Server Side Public", re.I), "SSPL"),
+    (re.compile(r"\bBUSL|Business Source|\bBSL-1\.1", re.I), "Business Source License"),
+    (re.compile(r"Commons Clause", re.I), "Commons Clause"),
+    (re.compile(r"Elastic License|Confluent Community|Amazon Software License|DynamoDB Local|Proprietary|"
+                r"commercial licen", re.I), "vendor-only terms"),
+]
+NO_LICENCE = re.compile(r"^\s*(|UNKNOWN|NOASSERTION|none|Other/Unknown)\s*$", re.I)
+
+
+@dataclass
+class Package:
+    ecosystem: str
+    name: str
+    version: str
+    license: str
+    pulled_in_by: str
+    verdict: str = ""  # "ok", "allowed: <reason>", or "denied: <why>"
+
+
+def judge(license_text: str) -> str:
+    """"ok" or "denied: <why>" for one licence string (several licences may be joined by ';')."""
+    if NO_LICENCE.match(license_text or ""):
+        return "denied: no licence found"
+    for pattern, name in DENIED:
+        if pattern.search(license_text):
+            return f"denied: {name}"
+    return "ok"
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        tail = " | ".join((result.stdout + result.stderr).strip().splitlines()[-3:])
+        raise SystemExit(f"licenses: {' '.join(command[:3])} ... failed: {tail}")
+    return result
+
+
+# ------------------------------------------------------------------ python
+def python_packages() -> list[Package]:
+    rows = json.loads(run([str(PIP_LICENSES), "--python", sys.executable, "--from=mixed", "--format=json",
+                             "--with-system"]).stdout)
+    parents = _python_parents()
+    own = {"cloud-sandbox"} | {p.name for p in (ROOT / "services").iterdir()}
+    return [Package("python", row["Name"], row["Version"], row["License"],
+                    ", ".join(sorted(parents.get(_norm(row["Name"]), []))) or "pyproject.toml / services/*/requirements")
+            for row in rows if _norm(row["Name"]) not in {_norm(n) for n in own}]
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _python_parents() -> dict[str, set[str]]:
+    """Reverse dependency edges of the venv (markers with extras are counted: an upper bound)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    parents: dict[str, set[str]] = {}
+    for dist in metadata.distributions():
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            extras = ["", *(dist.metadata.get_all("Provides-Extra") or [])]
+            if requirement.marker and not any(requirement.marker.evaluate({"extra": e}) for e in extras):
+                continue
+            parents.setdefault(_norm(requirement.name), set()).add(dist.metadata["Name"])
+    return parents
+
+
+# ------------------------------------------------------------------ go
+def go_packages(lichen: Path = GO_TOOLS_BIN / "lichen") -> list[Package]:
+    binaries = [GO_TOOLS_BIN / name for name in GO_BINARIES]
+    missing = [b.name for b in binaries if not b.exists()]
+    if missing or not lichen.exists():
+        raise SystemExit(f"licenses: {', '.join(missing or ['lichen'])} not built (fix: make tools)")
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "lichen.json"
+        run([str(lichen), "--json", str(report), *map(str, binaries)])
+        data = json.loads(report.read_text())
+    users: dict[tuple[str, str], set[str]] = {}
+    for binary in data["Binaries"]:
+        for ref in binary["ModuleRefs"]:
+            users.setdefault((ref["Path"], ref["Version"]), set()).add(Path(binary["Path"]).name)
+    packages = [Package("go", m["Path"], m["Version"], "; ".join(sorted({lic["Name"] for lic in m["Licenses"]})),
+                        ", ".join(sorted(users.get((m["Path"], m["Version"]), []))))
+                for m in data["Modules"]]
+    return packages + _go_main_modules(data["Binaries"])
+
+
+def _go_main_modules(binaries: list[dict]) -> list[Package]:
+    """lichen lists a binary's dependencies, not the module it is built from: classify that too."""
+    packages = []
+    for binary in binaries:
+        module = binary["ModulePath"]
+        if module.startswith(OWN_GO_MODULES):
+            continue  # this repository's own module
+        version = _main_version(binary["Path"])
+        directory = json.loads(run(["go", "mod", "download", "-json", f"{module}@{version}"]).stdout)["Dir"]
+        texts = [p.read_text(errors="ignore") for p in Path(directory).glob("LICEN[CS]E*")]
+        packages.append(Package("go", module, version, _spdx_guess(texts), Path(binary["Path"]).name))
+    return packages
+
+
+def _main_version(binary: str) -> str:
+    for line in run(["go", "version", "-m", binary]).stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] == "mod":
+            return fields[2]
+    return ""
+
+
+def _spdx_guess(texts: list[str]) -> str:
+    """The licence of a top-level LICENSE file by its well-known opening words."""
+    marks = [("Apache License", "Apache-2.0"), ("MIT License", "MIT"), ("Permission is hereby granted", "MIT"),
+             ("Redistribution and use in source and binary forms", "BSD"), ("Mozilla Public License", "MPL-2.0"),
+             ("GNU AFFERO", "AGPL"), ("Business Source License", "BUSL")]
+    found = {spdx for text in texts for mark, spdx in marks if mark in text}
+    return "; ".join(sorted(found))
+
+
+# ------------------------------------------------------------------ npm
+def npm_packages() -> list[Package]:
+    manifests = [p for p in ROOT.rglob("package.json")
+                 if not any(part in {"node_modules", ".venv", ".cache", ".git", ".sandbox"} for part in p.parts)]
+    packages = []
+    for manifest in manifests:
+        if not (manifest.parent / "node_modules").is_dir():
+            run(["npm", "ci" if (manifest.parent / "package-lock.json").exists() else "install", "--ignore-scripts",
+                 "--no-audit", "--no-fund"], cwd=manifest.parent)
+        rows = json.loads(run(["npx", "--yes", NPM_CHECKER, "--json", "--excludePrivatePackages",
+                               "--start", str(manifest.parent)]).stdout)
+        for key, row in rows.items():
+            name, _, version = key.rpartition("@")
+            licenses = row.get("licenses", "")
+            packages.append(Package("npm", name, version, "; ".join(licenses) if isinstance(licenses, list) else licenses,
+                                    str(manifest.relative_to(ROOT))))
+    return packages
+
+
+# ------------------------------------------------------------------ maven
+THIRD_PARTY_LINE = re.compile(r"^\s*(?P<licenses>(\(.+?\) )+)(?P<title>.*?) \((?P<gav>[^ :]+:[^ :]+:[^ ]+)")
+
+
+def maven_packages() -> list[Package]:
+    packages = []
+    for pom in sorted((ROOT / "sandbox" / "maven").glob("*/pom.xml")):
+        with tempfile.TemporaryDirectory() as tmp:
+            run(["mvn", "-q", "-B", "-f", str(pom), f"{MAVEN_PLUGIN}:add-third-party", f"-Dlicense.outputDirectory={tmp}",
+                 "-Dlicense.thirdPartyFilename=third-party.txt", "-Dlicense.acceptPomPackaging=true",
+                 "-Dlicense.excludedScopes=test,provided,system"])
+            lines = (Path(tmp) / "third-party.txt").read_text().splitlines()
+        for line in lines:
+            match = THIRD_PARTY_LINE.match(line)
+            if not match:
+                continue
+            group, artifact, version = match["gav"].split(":")[:3]
+            licenses = re.findall(r"\((.+?)\)", match["licenses"])
+            licenses = [] if licenses == ["Unknown license"] else licenses
+            packages.append(Package("maven", f"{group}:{artifact}", version, "; ".join(licenses),
+                                    f"sandbox/maven/{pom.parent.name}/pom.xml"))
+    return packages
+
+
+# ------------------------------------------------------------------ debian
+def debian_names() -> dict[str, set[str]]:
+    """Package name -> the files that install it."""
+    names: dict[str, set[str]] = {}
+    for source in DEBIAN_SOURCES:
+        text = source.read_text().replace("\\\n", " ")
+        chunks = re.findall(r"missing\+=\(([^)]*)\)", text)
+        chunks += [m.split("&&")[0].split(">")[0] for m in re.findall(r"apt-get install ([^\n]*)", text)]
+        for chunk in chunks:
+            for token in chunk.split():
+                if re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", token) and token not in {"apt-get", "install"}:
+                    names.setdefault(token, set()).add(str(source.relative_to(ROOT)))
+    return names
+
+
+def debian_packages() -> list[Package]:
+    packages = []
+    for name, sources in sorted(debian_names().items()):
+        show = subprocess.run(["apt-cache", "show", "--no-all-versions", name], capture_output=True, text=True).stdout
+        area = re.search(r"^Filename: pool/(?:updates/)?([^/]+)/", show, re.M)  # security updates: pool/updates/main
+        version = re.search(r"^Version: (.+)$", show, re.M)
+        copyright_file = Path("/usr/share/doc") / name / "copyright"
+        fields = sorted(set(re.findall(r"^License: *(\S[^\n]*)$", copyright_file.read_text(errors="ignore"), re.M))
+                        ) if copyright_file.exists() else []
+        if area and area[1] == "main":
+            summary = "DFSG-free (Debian main)" + (f": {'; '.join(fields)}" if fields else "")
+        else:
+            summary = f"not in Debian main ({area[1] if area else 'unknown package'})"
+        package = Package("debian", name, version[1] if version else "", summary, ", ".join(sorted(sources)))
+        # Debian main admits only DFSG-free licences, but AGPL is DFSG-free: the fields are judged too
+        if not (area and area[1] == "main"):
+            package.verdict = "denied: not from Debian main"
+        else:
+            package.verdict = judge("; ".join(fields) or "DFSG")
+        packages.append(package)
+    return packages
+
+
+# ------------------------------------------------------------------ machine
+# Programs the project runs but the machine provides (never installed or redistributed by the
+# project); listed so that their terms are visible and gated like the rest.
+MACHINE_TOOLS = {
+    "terraform": ("version", r"Terraform v(\S+)", "BUSL-1.1 (HashiCorp, since Terraform 1.6)",
+                  "sandbox/components/terraform.py, terraform/check.sh"),
+    "tofu": ("version", r"OpenTofu v(\S+)", "MPL-2.0", "sandbox/components/terraform.py (terraform.binary)"),
+}
+
+
+def machine_packages() -> list[Package]:
+    packages = []
+    for name, (arg, pattern, license_text, user) in MACHINE_TOOLS.items():
+        if not shutil.which(name):
+            continue
+        output = subprocess.run([name, arg], capture_output=True, text=True).stdout
+        version = re.search(pattern, output)
+        packages.append(Package("machine", name, version[1] if version else "", license_text, user))
+    return packages
+
+
+# ------------------------------------------------------------------ the gate
+COLLECTORS = {"python": python_packages, "go": go_packages, "npm": npm_packages, "maven": maven_packages,
+              "debian": debian_packages, "machine": machine_packages}
+
+
+def load_allow_list(path: Path = ALLOW_FILE) -> dict[tuple[str, str], str]:
+    entries = tomllib.loads(path.read_text()).get("allow", []) if path.exists() else []
+    allowed = {}
+    for entry in entries:
+        if not str(entry.get("reason", "")).strip():
+            raise SystemExit(f"licenses: {path.name}: the entry for {entry.get('name')} has no reason (fix: add reason = \"...\")")
+        allowed[(entry["ecosystem"], _norm(entry["name"]))] = entry["reason"].strip()
+    return allowed
+
+
+def apply_gate(packages: list[Package], allowed: dict[tuple[str, str], str]) -> list[Package]:
+    """Sets each verdict; returns the denied ones."""
+    for package in packages:
+        if not package.verdict:
+            package.verdict = judge(package.license)
+        reason = allowed.get((package.ecosystem, _norm(package.name)))
+        if package.verdict != "ok" and reason:
+            package.verdict = f"allowed: {reason}"
+    return [p for p in packages if p.verdict.startswith("denied") or not p.verdict]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "licenses.json")
+    parser.add_argument("--only", action="append", choices=list(COLLECTORS), help="one ecosystem (repeatable)")
+    args = parser.parse_args(argv)
+    packages: list[Package] = []
+    counts = {}
+    for name in args.only or COLLECTORS:
+        found = COLLECTORS[name]()
+        counts[name] = len(found)
+        packages += found
+    denied = apply_gate(packages, load_allow_list())
+    for package in denied:
+        package.verdict = package.verdict or f"denied: {package.license}"
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"counts": counts, "denied": len(denied),
+                                       "packages": [asdict(p) for p in packages]}, indent=2) + "\n")
+    allowed = [p for p in packages if p.verdict.startswith("allowed")]
+    print("licenses: " + ", ".join(f"{n} {c}" for n, c in counts.items())
+          + f"; {len(allowed)} allowed by {ALLOW_FILE.name}; {len(denied)} denied -> {args.output}")
+    for package in denied:
+        print(f"  DENIED {package.ecosystem} {package.name} {package.version}: {package.license or 'no licence'} "
+              f"({package.verdict}); pulled in by {package.pulled_in_by}", file=sys.stderr)
+    if denied:
+        print(f"fix: drop or replace these packages; only an entry with a reason in {ALLOW_FILE.relative_to(ROOT)} "
+              "lets one through", file=sys.stderr)
+    return 1 if denied else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
