@@ -23,11 +23,11 @@ $(STAMP): pyproject.toml $(REQUIREMENTS)
 
 venv: system-deps $(STAMP) ## Create/update the virtualenv at .venv
 
-tools: ## Build the pinned Go tools (kustomize, kube-score, gitops-validate, lichen) into .cache/bin
+tools: ## Build the pinned Go tools (kustomize, kube-score, gitops-validate, lichen, OpenTofu) into .cache/bin
 	scripts/install-gitops-tools.sh
 
 sandbox: venv ## Start (or heal) the whole sandbox
-	@scripts/install-gitops-tools.sh kustomize >/dev/null
+	@scripts/install-gitops-tools.sh kustomize tofu >/dev/null
 	$(BIN)/sandbox up
 
 down: venv ## Stop the sandbox (no orphan processes)
@@ -48,7 +48,8 @@ gitops-check: tools ## kustomize build, offline schema validation and kube-score
 scenarios: venv tools ## End-to-end scenario suites (flows + faults), 2 workers; reports/scenarios.json
 	$(BIN)/python -m pytest -n 2 --dist loadgroup scenarios
 
-tf-check: venv ## terraform fmt/validate/test and the checkov gate on both roots
+tf-check: venv ## fmt/validate/test (OpenTofu) and the checkov gate on both roots
+	@scripts/install-gitops-tools.sh tofu >/dev/null
 	terraform/check.sh
 
 load: venv ## The seed's booking load with Locust (load/locustfile.py, up to 150 users; LOAD_SCALE shortens it); shows the HPA scaling

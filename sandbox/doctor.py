@@ -19,8 +19,8 @@ class Check:
     optional: bool = False
 
 
-def _binary(name: str, fix: str, version_args: list[str], optional: bool = False) -> Check:
-    path = shutil.which(name)
+def _binary(name: str, fix: str, version_args: list[str], optional: bool = False, path: str | None = None) -> Check:
+    path = path or shutil.which(name)
     if not path:
         return Check(name, False, "", fix, optional)
     result = subprocess.run([path, *version_args], capture_output=True, text=True)
@@ -32,8 +32,8 @@ def run_checks(sandbox) -> list[Check]:
     checks = [
         _binary("java", "apt-get install -y openjdk-17-jre-headless", ["-version"]),
         _binary("mvn", "apt-get install -y maven", ["-B", "-v"]),
-        _binary("terraform", "install terraform or build OpenTofu: go install github.com/opentofu/opentofu/cmd/tofu@latest",
-                ["version"], optional=True),
+        _binary("tofu", "make tools (builds OpenTofu into .cache/bin)", ["version"], optional=True,
+                path=sandbox.component("terraform").binary()),
     ]
     try:
         pg = sandbox.component("postgres")

@@ -77,7 +77,7 @@ class FlinkSettings(Section):
 
 
 class TerraformSettings(Section):
-    binary: str | None = None  # default: terraform on PATH, else tofu
+    binary: str | None = None  # default: OpenTofu built by make tools (.cache/bin/tofu), else tofu on PATH
     plugin_mirror: str = "/opt/tf-plugins"
 
 

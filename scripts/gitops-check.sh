@@ -26,7 +26,7 @@ TARGETS=(
   "dashboards:gitops/monitoring:"
 )
 # kube-score tests switched off, and why:
-#  container-image-pull-policy: it wants Always; k3d runs images imported with `k3d image import`
+#  container-image-pull-policy: it wants Always; the sandbox runs locally built images
 #    (no registry), which Always would try to pull. Tags are immutable versions (no :latest), so
 #    IfNotPresent is correct everywhere.
 IGNORE=(--ignore-test container-image-pull-policy)

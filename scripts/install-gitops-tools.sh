@@ -4,7 +4,9 @@
 #   scripts/install-gitops-tools.sh            # kustomize, kube-score, gitops-validate, lichen
 #   scripts/install-gitops-tools.sh kustomize  # only some
 #
-# kustomize and kube-score are built with `go install module@version` (GOBIN=.cache/bin); a tool
+# kustomize and kube-score are built with `go install module@version` (GOBIN=.cache/bin); OpenTofu
+# (tofu, MPL-2.0: the Terraform CLI of the sandbox; Terraform itself is BUSL) from its module's
+# source, whose replace directives `go install` refuses; a tool
 # with a folder under tools/ is built from that Go module of this repository: gitops-validate (our
 # validator) and lichen (a wrapper module pinning github.com/uw-labs/lichen, the licence scanner of
 # `make licenses`). Already installed tools at the pinned version are skipped (a stamp file records
@@ -21,25 +23,28 @@ export GOBIN="$BIN"
 declare -A TOOLS=(
   [kustomize]="sigs.k8s.io/kustomize/kustomize/v5@v5.8.2"
   [kube-score]="github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
-  [k3d]="github.com/k3d-io/k3d/v5@v5.8.3"   # the module proxy reachable here answers 403 for k3d
 )
+# modules whose go.mod has replace directives (`go install` refuses them): built as the main module
+# from their source as the module proxy serves it -> "module@version package"
+declare -A MAIN=([tofu]="github.com/opentofu/opentofu@v1.10.7 ./cmd/tofu")   # OpenTofu (MPL-2.0)
 # tools/<name> modules -> the package to build in them
 declare -A LOCAL=([gitops-validate]="." [lichen]="github.com/uw-labs/lichen")
-DEFAULT=(kustomize kube-score gitops-validate lichen)
+DEFAULT=(kustomize kube-score gitops-validate lichen tofu)
 
 command -v go >/dev/null || { echo "go is required (Debian: apt-get install golang-go, or a Go toolchain >= 1.24)" >&2; exit 1; }
 
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${DEFAULT[@]}")
-[ "${want[0]}" = all ] && want=("${DEFAULT[@]}" k3d)
 
 install_one() {
   local name=$1 stamp="$BIN/.$1.version" spec start
   if [ -n "${LOCAL[$name]:-}" ]; then
     # a module of this repository: rebuild when its sources change
     spec="local:$(cat "$ROOT/tools/$name"/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)"
+  elif [ -n "${MAIN[$name]:-}" ]; then
+    spec="${MAIN[$name]}"
   else
-    spec="${TOOLS[$name]:?unknown tool $name (known: ${!TOOLS[*]} ${!LOCAL[*]})}"
+    spec="${TOOLS[$name]:?unknown tool $name (known: ${!TOOLS[*]} ${!LOCAL[*]} ${!MAIN[*]})}"
   fi
   if [ -x "$BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$spec" ]; then
     echo "ok       $name ($spec)"; return
@@ -48,6 +53,11 @@ install_one() {
   echo "building $name ($spec) ..."
   if [ -n "${LOCAL[$name]:-}" ]; then
     (cd "$ROOT/tools/$name" && go build -o "$BIN/$name" "${LOCAL[$name]}")
+  elif [ -n "${MAIN[$name]:-}" ]; then
+    local module=${spec%% *} package=${spec#* } src
+    src=$(GOFLAGS=-mod=mod go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    [ -d "$src" ] || { echo "go mod download $module gave no source folder" >&2; exit 1; }
+    (cd "$src" && go build -o "$BIN/$name" "$package")   # the read-only module cache: nothing is written there
   else
     go install "$spec"
   fi

@@ -9,7 +9,7 @@ One collector per ecosystem, each with that ecosystem's own well-kept tool:
 - maven: license-maven-plugin (org.codehaus.mojo) `add-third-party` on each pom under sandbox/maven;
 - debian: the packages the scripts and Dockerfiles install: their archive area (Debian's `main`
   holds only DFSG-free software) and the License fields of their machine-readable copyright file;
-- machine: programs the project runs but does not install (the machine has them).
+- machine: a CLI the machine provides that a setting makes the project run (`terraform.binary`).
 
 Denied: AGPL, SSPL, BUSL/Business Source (BSL-1.1), Commons Clause, vendor-only terms, and no
 licence at all. A denied package is reported with what pulled it in; an entry in
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOW_FILE = ROOT / "scripts" / "licenses-allow.toml"
 PIP_LICENSES = Path(sys.executable).with_name("pip-licenses")
 GO_TOOLS_BIN = ROOT / ".cache" / "bin"
-GO_BINARIES = ("kustomize", "kube-score", "gitops-validate", "lichen")
+GO_BINARIES = ("kustomize", "kube-score", "gitops-validate", "lichen", "tofu")
 OWN_GO_MODULES = ("github.com/ticketing/cloud-sandbox/", "local/")  # tools/*: this repository's modules
 NPM_CHECKER = "license-checker-rseidelsohn@5.0.1"
 MAVEN_PLUGIN = "org.codehaus.mojo:license-maven-plugin:2.5.0"
@@ -246,24 +246,25 @@ def debian_packages() -> list[Package]:
 
 
 # ------------------------------------------------------------------ machine
-# Programs the project runs but the machine provides (never installed or redistributed by the
-# project); listed so that their terms are visible and gated like the rest.
+# CLIs the project runs when a setting names one the machine provides instead of the one it builds:
+# `terraform.binary` (default: OpenTofu from `make tools`, covered by the go collector).
 MACHINE_TOOLS = {
-    "terraform": ("version", r"Terraform v(\S+)", "BUSL-1.1 (HashiCorp, since Terraform 1.6)",
-                  "sandbox/components/terraform.py, terraform/check.sh"),
-    "tofu": ("version", r"OpenTofu v(\S+)", "MPL-2.0", "sandbox/components/terraform.py (terraform.binary)"),
+    "terraform": (r"Terraform v(\S+)", "BUSL-1.1 (HashiCorp, since Terraform 1.6)"),
+    "tofu": (r"OpenTofu v(\S+)", "MPL-2.0"),
 }
 
 
 def machine_packages() -> list[Package]:
-    packages = []
-    for name, (arg, pattern, license_text, user) in MACHINE_TOOLS.items():
-        if not shutil.which(name):
-            continue
-        output = subprocess.run([name, arg], capture_output=True, text=True).stdout
-        version = re.search(pattern, output)
-        packages.append(Package("machine", name, version[1] if version else "", license_text, user))
-    return packages
+    sys.path.insert(0, str(ROOT))
+    from sandbox.settings import settings
+
+    configured = settings().terraform.binary
+    if not configured or not shutil.which(configured):
+        return []
+    pattern, license_text = MACHINE_TOOLS.get(Path(configured).name, (r"v(\S+)", ""))
+    version = re.search(pattern, subprocess.run([configured, "version"], capture_output=True, text=True).stdout)
+    return [Package("machine", Path(configured).name, version[1] if version else "", license_text,
+                    "terraform.binary setting (sandbox.toml / SANDBOX_TERRAFORM__BINARY)")]
 
 
 # ------------------------------------------------------------------ the gate

@@ -12,7 +12,7 @@ python -m pytest -n 2 tests/unit
 echo "== licences of every third-party package (scripts/licenses.py; reports/licenses.json)"
 python scripts/licenses.py --output reports/licenses.json
 
-echo "== gitops: policy rules, offline checks (scripts/gitops-check.sh), k3d runtime units"
+echo "== gitops: policy rules, offline checks (scripts/gitops-check.sh)"
 python -m pytest tests/gitops
 
 was_running=0

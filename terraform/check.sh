@@ -13,7 +13,7 @@
 #      otherwise this script fails (the gate must bite)
 #
 # Environment:
-#   TERRAFORM                 terraform binary (default: terraform on PATH)
+#   TERRAFORM                 the CLI (default: OpenTofu from `make tools`, .cache/bin/tofu)
 #   SANDBOX_TERRAFORM__PLUGIN_MIRROR  provider mirror directory (default /opt/tf-plugins)
 #   CHECKOV                   checkov binary (default: PATH, then the cached venv,
 #                             else installed with uv into .cache/venvs/checkov)
@@ -23,7 +23,7 @@ set -euo pipefail
 
 TF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${TF_ROOT}/.." && pwd)"
-TERRAFORM="${TERRAFORM:-terraform}"
+TERRAFORM="${TERRAFORM:-${REPO_ROOT}/.cache/bin/tofu}"
 MIRROR="${SANDBOX_TERRAFORM__PLUGIN_MIRROR:-/opt/tf-plugins}"
 WORKDIR="${TF_CHECK_WORKDIR:-${REPO_ROOT}/.cache/tf-check}"
 CHECKOV_VERSION="3.3.30"
@@ -33,12 +33,16 @@ step() { printf '\n== %s\n' "$*"; }
 die() { printf 'tf-check: %s\n' "$*" >&2; exit 1; }
 
 command -v "${TERRAFORM}" >/dev/null 2>&1 \
-  || die "terraform not found; install terraform >= 1.5 (e.g. /usr/local/bin/terraform) or set TERRAFORM=/path/to/terraform"
+  || die "${TERRAFORM} not found; make tools builds OpenTofu there (or set TERRAFORM=/path/to/your/cli)"
 [[ -d "${MIRROR}/registry.terraform.io/hashicorp/aws" ]] \
   || die "no hashicorp/aws provider under ${MIRROR}; set SANDBOX_TERRAFORM__PLUGIN_MIRROR to a filesystem mirror (terraform providers mirror DIR)"
 
-mkdir -p "${WORKDIR}"
-sed "s#@MIRROR@#${MIRROR}#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORKDIR}/cli.tfrc"
+mkdir -p "${WORKDIR}/mirror"
+# the mirror under both registry host names (OpenTofu reads hashicorp/aws as registry.opentofu.org)
+for host in registry.terraform.io registry.opentofu.org; do
+  ln -sfn "${MIRROR}/registry.terraform.io" "${WORKDIR}/mirror/${host}"
+done
+sed "s#@MIRROR@#${WORKDIR}/mirror#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORKDIR}/cli.tfrc"
 export TF_CLI_CONFIG_FILE="${WORKDIR}/cli.tfrc"
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 

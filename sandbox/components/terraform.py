@@ -1,10 +1,13 @@
 """`terraform/aws` applied in workspace `sandbox` to the AWS emulator: the bucket, table, Lambda
 and notification the services use come from this apply, and its outputs feed `sandbox env`.
 
-Terraform and the aws provider cannot be downloaded here (no registry): the binary is taken from
-PATH (`terraform`, else OpenTofu's `tofu`) and the provider from a filesystem mirror
-(`terraform.plugin_mirror`). When either is missing the task is *skipped* with the fix; the rest
-of the sandbox still starts. Applies are skipped when nothing changed: a fingerprint of the .tf
+The CLI is OpenTofu (`tofu`, MPL-2.0), built by `make tools` into the cache: Terraform itself is
+under the BUSL since 1.6, not an open-source licence; `terraform.binary` names another CLI for
+users who bring their own. The aws provider cannot be downloaded here (no registry): it comes
+from a filesystem mirror (`terraform.plugin_mirror`), seen under both registry host names (the
+.tf files say `hashicorp/aws`, which OpenTofu reads as registry.opentofu.org and Terraform as
+registry.terraform.io). When the CLI or the provider is missing the task is *skipped* with the
+fix; the rest of the sandbox still starts. Applies are skipped when nothing changed: a fingerprint of the .tf
 files, tfvars and Lambda zip plus the emulator's process start time is kept with the outputs.
 """
 
@@ -54,13 +57,17 @@ class Terraform(Component):
 
     def binary(self) -> str | None:
         configured = self.settings.terraform.binary
-        return shutil.which(configured) if configured else (shutil.which("terraform") or shutil.which("tofu"))
+        if configured:
+            return shutil.which(configured)
+        built = self.settings.cache_dir / "bin" / "tofu"
+        return str(built) if built.exists() else shutil.which("tofu")
 
     def missing(self) -> str | None:
         """Why terraform cannot run here, with the fix; None when it can."""
         if not self.binary():
-            return ("terraform not found (fix: install terraform >= 1.5 or OpenTofu: "
-                    "go install github.com/opentofu/opentofu/cmd/tofu@v1.8.8, or set terraform.binary)")
+            configured = self.settings.terraform.binary
+            return (f"{configured} not found (fix: install it, or unset terraform.binary to use OpenTofu from make tools)"
+                    if configured else "OpenTofu (tofu) not found (fix: make tools builds it into .cache/bin)")
         mirror = Path(self.settings.terraform.plugin_mirror)
         if not (mirror / "registry.terraform.io" / "hashicorp" / "aws").exists():
             return (f"no hashicorp/aws provider in the mirror {mirror} (fix: point terraform.plugin_mirror / "
@@ -73,7 +80,7 @@ class Terraform(Component):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         cli_config = self.work_dir / "cli.tfrc"
         template = (TF_DIR / "cli-config.tfrc.template").read_text()
-        rendered = template.replace("@MIRROR@", self.settings.terraform.plugin_mirror)
+        rendered = template.replace("@MIRROR@", str(self.mirror()))
         if not cli_config.exists() or cli_config.read_text() != rendered:
             cli_config.write_text(rendered)
         return {
@@ -85,6 +92,18 @@ class Terraform(Component):
             "TF_INPUT": "0",
             "CHECKPOINT_DISABLE": "1",
         }
+
+    def mirror(self) -> Path:
+        """The provider mirror under both registry host names (symlinks into terraform.plugin_mirror)."""
+        source = Path(self.settings.terraform.plugin_mirror) / "registry.terraform.io"
+        alias = self.work_dir / "mirror"
+        for host in ("registry.terraform.io", "registry.opentofu.org"):
+            link = alias / host
+            if not link.is_symlink() or link.readlink() != source:
+                alias.mkdir(parents=True, exist_ok=True)
+                link.unlink(missing_ok=True)
+                link.symlink_to(source)
+        return alias
 
     def run(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
         """terraform -chdir=terraform/aws <args> with the emulator's endpoints (what tflocal does)."""

@@ -116,7 +116,6 @@ class SandboxTarget(Target):
             busy = "another `sandbox up`" in result.stdout + result.stderr
             if result.returncode == 0 or not busy or time.monotonic() > deadline:
                 break
-            self.heal_lock_retries = getattr(self, "heal_lock_retries", 0) + 1
             time.sleep(1.0)
         if result.returncode != 0:
             raise SandboxError(f"sandbox up failed ({result.returncode}):\n{result.stdout[-3000:]}\n"

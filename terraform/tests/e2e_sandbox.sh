@@ -22,7 +22,7 @@ set -euo pipefail
 
 TF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_ROOT="$(cd "${TF_ROOT}/.." && pwd)"
-TERRAFORM="${TERRAFORM:-terraform}"
+TERRAFORM="${TERRAFORM:-${REPO_ROOT}/.cache/bin/tofu}"
 MIRROR="${SANDBOX_TERRAFORM__PLUGIN_MIRROR:-/opt/tf-plugins}"
 PY="${PYTHON:-${REPO_ROOT}/.venv/bin/python}"
 WORK="${E2E_WORKDIR:-$(mktemp -d /tmp/tf-e2e.XXXXXX)}"
@@ -46,7 +46,9 @@ fi
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 
 # --- the harness recipe --------------------------------------------------
-sed "s#@MIRROR@#${MIRROR}#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORK}/cli.tfrc"
+mkdir -p "${WORK}/mirror"   # the mirror under both registry host names, as check.sh
+for host in registry.terraform.io registry.opentofu.org; do ln -sfn "${MIRROR}/registry.terraform.io" "${WORK}/mirror/${host}"; done
+sed "s#@MIRROR@#${WORK}/mirror#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORK}/cli.tfrc"
 export TF_CLI_CONFIG_FILE="${WORK}/cli.tfrc" TF_DATA_DIR="${WORK}/data"
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 TF=("${TERRAFORM}" -chdir="${TF_ROOT}/aws")

@@ -40,12 +40,6 @@ def test_resolve_image_prefers_configured_then_stand_in(comp):
     assert base.resolve_image("postgres", settings, present=lambda i: False) == official  # -> "make images"
 
 
-def test_ryuk_is_disabled():
-    import os
-
-    assert os.environ["TESTCONTAINERS_RYUK_DISABLED"] == "true"
-
-
 def test_no_docker_installed_says_install(monkeypatch):
     monkeypatch.setattr(base.shutil, "which", lambda name: None)
     monkeypatch.delenv("DOCKER_HOST", raising=False)

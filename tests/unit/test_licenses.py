@@ -68,3 +68,25 @@ def test_pip_licenses_reads_the_venv_with_its_parents():
     assert "MIT" in packages["locust"].license and licenses.judge(packages["locust"].license) == "ok"
     assert "locust" in packages["geventhttpclient"].pulled_in_by
     assert "cloud-sandbox" not in packages  # the project itself is not third-party
+
+
+def test_a_terraform_named_by_the_setting_is_gated_as_busl(monkeypatch):
+    from sandbox.settings import settings
+
+    monkeypatch.setenv("SANDBOX_TERRAFORM__BINARY", "terraform")
+    settings.cache_clear()
+    try:
+        packages = licenses.machine_packages()
+    finally:
+        settings.cache_clear()
+    if not packages:
+        pytest.skip("no terraform on this machine")
+    assert licenses.judge(packages[0].license) == "denied: Business Source License"
+
+
+def test_the_default_cli_is_built_by_the_project_not_taken_from_the_machine(monkeypatch):
+    from sandbox.settings import settings
+
+    monkeypatch.delenv("SANDBOX_TERRAFORM__BINARY", raising=False)
+    settings.cache_clear()
+    assert licenses.machine_packages() == [] and "tofu" in licenses.GO_BINARIES

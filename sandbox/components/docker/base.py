@@ -12,8 +12,7 @@ What the orchestrator calls: `preflight()`, `start()`, `running()`, `stop()`, `c
   reach it by name (`network_env()`), while the host reaches it on 127.0.0.1 at the native ports.
 - Labels `sandbox.owner=<resolved state dir>`, `sandbox.component=<name>`, `sandbox.role=<role>`
   are the record: there is no state file, so a killed CLI leaves nothing unknown behind.
-- No Ryuk: containers must outlive the CLI; `stop()`/`cleanup()` remove them (with anonymous
-  volumes).
+- Containers outlive the CLI; `stop()`/`cleanup()` remove them (with anonymous volumes).
 """
 
 from __future__ import annotations
@@ -22,14 +21,11 @@ import hashlib
 import os
 import shutil
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.components.base import Health, ProcessSpec, wait_for
 from sandbox.errors import SandboxError
-
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # containers outlive the CLI
 
 OWNER_LABEL = "sandbox.owner"
 COMPONENT_LABEL = "sandbox.component"
@@ -61,18 +57,8 @@ class ContainerSpec:
 
 # ------------------------------------------------------------------ settings and engine
 def docker_settings(settings) -> dict:
-    """`[docker]` settings once the lead wires them (Settings.docker); defaults until then.
-
-    Keys: images.<component> (image reference), local_images ("auto" | "always" | "never").
-    """
-    section = getattr(settings, "docker", None)
-    if section is None:
-        return {"images": {}, "local_images": os.environ.get("SANDBOX_DOCKER__LOCAL_IMAGES", "auto")}
-    raw = section.model_dump() if hasattr(section, "model_dump") else dict(section)
-    images = raw.get("images") or {}
-    if hasattr(images, "model_dump"):
-        images = images.model_dump()
-    return {"images": dict(images), "local_images": raw.get("local_images", "auto")}
+    """`[docker]` settings: images.<component> (image reference), local_images ("auto" | "always" | "never")."""
+    return settings.docker.model_dump()
 
 
 def network_name(owner: str) -> str:
@@ -382,22 +368,3 @@ def cleanup(owner: str) -> dict[str, int]:
         except (NotFound, APIError):
             pass
     return {"containers": len(containers), "networks": len(networks), "volumes": len(volumes)}
-
-
-def wait_all(components, timeout: float | None = None) -> dict[str, float]:
-    """Start components in order and wait for each; on any failure remove them all. Seconds each."""
-    timings = {}
-    started = []
-    try:
-        for comp in components:
-            t0 = time.monotonic()
-            comp.preflight()
-            comp.start()
-            started.append(comp)
-            comp.wait_healthy(timeout)
-            timings[comp.name] = time.monotonic() - t0
-    except Exception:
-        for comp in started:
-            comp.stop()
-        raise
-    return timings
