@@ -27,6 +27,8 @@ declare -A TOOLS=(
 # modules whose go.mod has replace directives (`go install` refuses them): built as the main module
 # from their source as the module proxy serves it -> "module@version package"
 declare -A MAIN=([tofu]="github.com/opentofu/opentofu@v1.10.7 ./cmd/tofu")   # OpenTofu (MPL-2.0)
+# link flags of those builds (a release build of OpenTofu, not its -dev default)
+declare -A LDFLAGS=([tofu]="-X github.com/opentofu/opentofu/version.dev=no")
 # tools/<name> modules -> the package to build in them
 declare -A LOCAL=([gitops-validate]="." [lichen]="github.com/uw-labs/lichen")
 DEFAULT=(kustomize kube-score gitops-validate lichen tofu)
@@ -42,7 +44,7 @@ install_one() {
     # a module of this repository: rebuild when its sources change
     spec="local:$(cat "$ROOT/tools/$name"/{go.mod,go.sum,*.go} | sha256sum | cut -c1-16)"
   elif [ -n "${MAIN[$name]:-}" ]; then
-    spec="${MAIN[$name]}"
+    spec="${MAIN[$name]} ${LDFLAGS[$name]:-}"
   else
     spec="${TOOLS[$name]:?unknown tool $name (known: ${!TOOLS[*]} ${!LOCAL[*]} ${!MAIN[*]})}"
   fi
@@ -54,10 +56,11 @@ install_one() {
   if [ -n "${LOCAL[$name]:-}" ]; then
     (cd "$ROOT/tools/$name" && go build -o "$BIN/$name" "${LOCAL[$name]}")
   elif [ -n "${MAIN[$name]:-}" ]; then
-    local module=${spec%% *} package=${spec#* } src
+    local module package src
+    read -r module package <<< "${MAIN[$name]}"
     src=$(GOFLAGS=-mod=mod go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
     [ -d "$src" ] || { echo "go mod download $module gave no source folder" >&2; exit 1; }
-    (cd "$src" && go build -o "$BIN/$name" "$package")   # the read-only module cache: nothing is written there
+    (cd "$src" && go build -ldflags "${LDFLAGS[$name]:-}" -o "$BIN/$name" "$package")   # the read-only module cache: nothing is written there
   else
     go install "$spec"
   fi

@@ -148,11 +148,17 @@ def _go_main_modules(binaries: list[dict]) -> list[Package]:
 
 
 def _main_version(binary: str) -> str:
+    """The main module's version; for a tool built from its module's source (OpenTofu), where Go
+    records "(devel)", the version install-gitops-tools.sh wrote in the tool's stamp."""
+    version = ""
     for line in run(["go", "version", "-m", binary]).stdout.splitlines():
         fields = line.split()
         if len(fields) >= 3 and fields[0] == "mod":
-            return fields[2]
-    return ""
+            version = fields[2]
+    stamp = Path(binary).with_name(f".{Path(binary).name}.version")
+    if version in ("", "(devel)") and stamp.exists():
+        version = stamp.read_text().split()[0].rpartition("@")[2]
+    return version
 
 
 def _spdx_guess(texts: list[str]) -> str:

@@ -39,8 +39,9 @@ command -v "${TERRAFORM}" >/dev/null 2>&1 \
 
 mkdir -p "${WORKDIR}/mirror"
 # the mirror under both registry host names (OpenTofu reads hashicorp/aws as registry.opentofu.org)
+# (folders copied, files linked: the CLI's mirror scan does not follow a linked folder)
 for host in registry.terraform.io registry.opentofu.org; do
-  ln -sfn "${MIRROR}/registry.terraform.io" "${WORKDIR}/mirror/${host}"
+  rm -rf "${WORKDIR}/mirror/${host}" && cp -rs "$(realpath "${MIRROR}")/registry.terraform.io" "${WORKDIR}/mirror/${host}"
 done
 sed "s#@MIRROR@#${WORKDIR}/mirror#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORKDIR}/cli.tfrc"
 export TF_CLI_CONFIG_FILE="${WORKDIR}/cli.tfrc"
@@ -72,10 +73,12 @@ find_checkov() {
   if [[ -n "${CHECKOV:-}" ]]; then echo "${CHECKOV}"; return; fi
   if command -v checkov >/dev/null 2>&1; then command -v checkov; return; fi
   if [[ -x "${CHECKOV_VENV}/bin/checkov" ]]; then echo "${CHECKOV_VENV}/bin/checkov"; return; fi
-  command -v uv >/dev/null 2>&1 || die "checkov not found and uv is missing; pip install checkov==${CHECKOV_VERSION} or set CHECKOV"
+  local uv
+  uv="$(command -v uv || echo "${REPO_ROOT}/.venv/bin/uv")"   # make venv installs uv into .venv
+  [[ -x "${uv}" ]] || die "checkov not found and uv is missing; run make venv (it installs uv), pip install checkov==${CHECKOV_VERSION} or set CHECKOV"
   echo "installing checkov==${CHECKOV_VERSION} into ${CHECKOV_VENV}" >&2
-  uv venv -q -p 3.11 "${CHECKOV_VENV}" >&2
-  uv pip install -q -p "${CHECKOV_VENV}/bin/python" "checkov==${CHECKOV_VERSION}" >&2
+  "${uv}" venv -q -p 3.11 "${CHECKOV_VENV}" >&2
+  "${uv}" pip install -q -p "${CHECKOV_VENV}/bin/python" "checkov==${CHECKOV_VERSION}" >&2
   echo "${CHECKOV_VENV}/bin/checkov"
 }
 CHECKOV_BIN="$(find_checkov)"

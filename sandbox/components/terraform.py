@@ -94,15 +94,18 @@ class Terraform(Component):
         }
 
     def mirror(self) -> Path:
-        """The provider mirror under both registry host names (symlinks into terraform.plugin_mirror)."""
-        source = Path(self.settings.terraform.plugin_mirror) / "registry.terraform.io"
+        """The provider mirror under both registry host names: its folders copied, its files linked
+        (the CLI's mirror scan does not follow a linked folder). Rebuilt when the mirror changes."""
+        source = Path(self.settings.terraform.plugin_mirror).resolve() / "registry.terraform.io"
         alias = self.work_dir / "mirror"
-        for host in ("registry.terraform.io", "registry.opentofu.org"):
-            link = alias / host
-            if not link.is_symlink() or link.readlink() != source:
-                alias.mkdir(parents=True, exist_ok=True)
-                link.unlink(missing_ok=True)
-                link.symlink_to(source)
+        listing = sorted(str(p.relative_to(source)) for p in source.rglob("*")) if source.is_dir() else []
+        stamp = alias / ".source"
+        wanted = json.dumps([str(source), listing])
+        if not stamp.exists() or stamp.read_text() != wanted:
+            shutil.rmtree(alias, ignore_errors=True)
+            for host in ("registry.terraform.io", "registry.opentofu.org"):
+                shutil.copytree(source, alias / host, copy_function=os.symlink)
+            stamp.write_text(wanted)
         return alias
 
     def run(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
