@@ -46,7 +46,7 @@ class SeedStages(LoadTestShape):
 
     def tick(self):
         users = users_at(self.get_run_time(), SCALE)
-        return None if users is None else (users, 1000)
+        return None if users is None else (users, 100)  # users/s: above any stage's ramp, below Locust's warning
 
 
 @events.init.add_listener

@@ -32,7 +32,7 @@ start_line=$(wc -l < "$monitor_log")
 samples=$(mktemp)
 trap 'rm -f "$samples"' EXIT
 status=0
-"${locust[@]}" --headless --only-summary &
+"${locust[@]}" --headless --only-summary --loglevel WARNING &
 load_pid=$!
 while kill -0 "$load_pid" 2>/dev/null; do replicas >> "$samples" || true; sleep 5; done
 wait "$load_pid" || status=$?

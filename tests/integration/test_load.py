@@ -18,12 +18,13 @@ def test_locust_runs_the_seed_stages_and_its_thresholds_decide_the_exit_code(san
     event = requests.post(f"{sandbox_env['EVENT_SERVICE_URL']}/events", timeout=10, json={
         "name": "locust test", "date": "2030-01-01", "venue": "loopback", "capacity": 100000}).json()["id"]
     command = [str(Path(sys.executable).with_name("locust")), "-f", "load/locustfile.py", "--headless",
-               "--host", sandbox_env["FRONTEND_URL"], "--csv", str(tmp_path / "run"), "--only-summary"]
+               "--host", sandbox_env["FRONTEND_URL"], "--csv", str(tmp_path / "run"), "--only-summary", "--loglevel", "WARNING"]
     env = {**os.environ, "EVENT_ID": str(event), "LOAD_SCALE": "0.05"}  # 15 s, peak 150 users
     result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "threshold ok   p95" in result.stdout and "threshold ok   errors" in result.stdout
-    rows = {row["Name"]: row for row in csv.DictReader(open(tmp_path / "run_stats.csv"))}
+    with open(tmp_path / "run_stats.csv") as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
     assert int(rows["/api/book"]["Request Count"]) > 100 and int(rows["/api/book"]["Failure Count"]) == 0
 
 
