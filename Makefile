@@ -39,7 +39,10 @@ status: venv ## Show each component's state, health and memory
 doctor: venv ## Check prerequisites and print fixes
 	$(BIN)/sandbox doctor
 
-test: venv tools ## Run all tests: unit, then every suite against one real sandbox (scripts/test.sh)
+lint: venv ## ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) over the whole tree; make test runs it first
+	$(BIN)/ruff check .
+
+test: venv lint tools ## Run all tests: lint, unit, then every suite against one real sandbox (scripts/test.sh)
 	scripts/test.sh
 
 gitops-check: tools ## kustomize build, offline schema validation and kube-score of gitops/
@@ -81,4 +84,4 @@ bench: venv ## Native product numbers, then native vs docker side by side; JSON 
 clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 	-$(BIN)/sandbox down --wipe
 
-.PHONY: help system-deps venv tools sandbox down status doctor test scenarios gitops-check tf-check load load-ui licenses images test-docker bench clean
+.PHONY: help system-deps venv lint tools sandbox down status doctor test scenarios gitops-check tf-check load load-ui licenses images test-docker bench clean

@@ -113,7 +113,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=len(comps)) as pool:
-            cold_each = dict(zip(names, pool.map(cold, comps)))
+            cold_each = dict(zip(names, pool.map(cold, comps), strict=True))
         report["cold_up_s"] = round(time.perf_counter() - started, 2)
         report["cold_s"] = {k: round(v, 2) for k, v in cold_each.items()}
         time.sleep(2)  # let start-up spikes settle before measuring memory
@@ -123,7 +123,7 @@ def main() -> None:
         report["rss_cgroup_total_mib"] = sum(report["rss_cgroup_mib"].values())
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=len(comps)) as pool:
-            warm_each = dict(zip(names, pool.map(warm, comps)))
+            warm_each = dict(zip(names, pool.map(warm, comps), strict=True))
         report["warm_up_s"] = round(time.perf_counter() - started, 2)
         report["warm_s"] = {k: round(v, 3) for k, v in warm_each.items()}
     finally:

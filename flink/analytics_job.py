@@ -64,9 +64,9 @@ import glob
 import logging
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 log = logging.getLogger("analytics_job")
 

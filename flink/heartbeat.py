@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 HEARTBEAT_TYPE = "heartbeat"  # analytics_job.HEARTBEAT_TYPE
 

@@ -35,7 +35,7 @@ import argparse
 import os
 import sys
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 
 PYTHON_DRIVER_CLASS = "org.apache.flink.client.python.PythonDriver"
 DEFAULT_FLINK_PYTHON_JAR = "file:///usr/lib/flink/opt/flink-python-1.19.3.jar"

@@ -92,7 +92,7 @@ def run() -> None:
             if time.monotonic() - last_autoscale >= sandbox.settings.hpa.period_seconds:
                 last_autoscale = time.monotonic()
                 autoscale(sandbox, autoscaler)
-            results = dict(zip(names, pool.map(lambda n: _check(sandbox, n), names)))
+            results = dict(zip(names, pool.map(lambda n: _check(sandbox, n), names), strict=True))
             target = health_file(sandbox.state)
             tmp = target.with_suffix(f".tmp{os.getpid()}")
             tmp.write_text(json.dumps({k: v for k, v in results.items() if v}))

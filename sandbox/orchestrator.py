@@ -12,17 +12,17 @@ nothing stands on (`needed_by_later_tiers = False`, the analytics job) is not wa
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-import sys
-
 from sandbox import components, monitor, process
 from sandbox.components.base import Component, Health, ProcessExited, tail, wait_for
 from sandbox.errors import SandboxError
-from sandbox.settings import Settings, settings as default_settings
+from sandbox.settings import Settings
+from sandbox.settings import settings as default_settings
 from sandbox.state import ComponentRecord, ProcessRecord, StateDir
 
 Progress = Callable[[str, str], None]  # (component, phase)
@@ -274,7 +274,7 @@ class Sandbox:
             process.stop_group(old.pid, sig=comp.stop_signal)
             record.processes.remove(old)
             new = self._spawn(comp, specs[old.role], record, revision)
-            health = wait_for(lambda: self._process_health(comp, new), timeout=self.settings.start_timeout)
+            health = wait_for(lambda new=new: self._process_health(comp, new), timeout=self.settings.start_timeout)
             if not health.ok:
                 process.stop_group(new.pid, sig=comp.stop_signal)
                 record.processes.remove(new)
@@ -348,7 +348,7 @@ class Sandbox:
             # all at once: every process gets its stop signal (SIGKILL after 4 s) in parallel,
             # and nothing is lost by stopping a service after the broker or database
             with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
-                stopped = [c.name for c, running in zip(chosen, pool.map(self._down_one, chosen)) if running]
+                stopped = [c.name for c, running in zip(chosen, pool.map(self._down_one, chosen), strict=True) if running]
             if not only:
                 if self.settings.runtime == "docker":
                     from sandbox.components.docker.base import cleanup

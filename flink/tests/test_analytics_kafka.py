@@ -11,7 +11,6 @@ import json
 import time
 
 import pytest
-
 from analytics_testlib import (
     BASE,
     brokers_or_skip,
@@ -32,9 +31,8 @@ def booking(bid, event_id, count, ts):
 
 
 def _heartbeats(brokers, topic, ts):
-    from confluent_kafka import Producer
-
     import heartbeat
+    from confluent_kafka import Producer
 
     p = Producer({"bootstrap.servers": brokers})
     heartbeat.send_heartbeats(p, topic, heartbeat.partitions_of(p, topic), now=ts)

@@ -12,7 +12,6 @@ Window 10 s, out-of-orderness bound 3 s, BASE = 2026-11-25T14:00:00Z.
 import json
 
 import pytest
-
 from analytics_testlib import BASE, read_json_lines
 
 WINDOW_S = 10
@@ -84,9 +83,8 @@ EXPECTED_DLQ = {
 @pytest.fixture(scope="module")
 def job_output(tmp_path_factory):
     """Run the pipeline once; return (results, dead letters)."""
-    from pyflink.table import EnvironmentSettings, TableEnvironment
-
     import analytics_job as aj
+    from pyflink.table import EnvironmentSettings, TableEnvironment
 
     root = tmp_path_factory.mktemp("analytics")
     src, out, dlq = root / "in", root / "results", root / "dlq"

@@ -138,7 +138,7 @@ class Kafka(Component):
         from confluent_kafka.admin import NewTopic
 
         futures = admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names])
-        for topic, future in futures.items():
+        for future in futures.values():
             try:
                 future.result(10)
             except KafkaException as exc:

@@ -38,7 +38,7 @@ class BookingStream:
             i += 1
             time.sleep(self.pace_s)
 
-    def start(self) -> "BookingStream":
+    def start(self) -> BookingStream:
         self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(self.workers)]
         for t in self._threads:
             t.start()
@@ -80,7 +80,7 @@ class UnseenSampler:
                 continue
             self.series.append(unseen(accepted, observed))
 
-    def start(self) -> "UnseenSampler":
+    def start(self) -> UnseenSampler:
         self._thread.start()
         return self
 

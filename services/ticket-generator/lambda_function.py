@@ -22,12 +22,11 @@ import json
 import logging
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote, unquote_plus
 
 import boto3
 from botocore.exceptions import ClientError
-
 from ticket_pdf import TicketDetails, build_ticket_pdf
 
 UPLOAD_PREFIX = "uploads/"
@@ -78,7 +77,7 @@ def _event_time(record: dict) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(timezone.utc).replace(microsecond=0)
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).replace(microsecond=0)
     except ValueError:
         return None
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fpdf import FPDF
 
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def ticket_lines(details: TicketDetails) -> list[tuple[str, str]]:
     rows.append(("Tickets", str(details.ticket_count) if details.ticket_count is not None else unknown))
     rows.append(("ID proof", details.source_key))
     if details.issued_at is not None:
-        rows.append(("Issued", details.issued_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")))
+        rows.append(("Issued", details.issued_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")))
     return rows
 
 

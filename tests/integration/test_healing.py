@@ -11,7 +11,6 @@ import requests
 
 from sandbox.orchestrator import Sandbox
 from sandbox.settings import settings
-
 from tests.integration.conftest import sandbox_cli, status_json
 
 

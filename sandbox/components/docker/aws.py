@@ -20,8 +20,15 @@ import os
 from pathlib import Path
 
 from sandbox.components import aws as native
-from sandbox.components.docker.base import (COMPONENT_LABEL, IMAGES, OWNER_LABEL, ROLE_LABEL, ContainerComponent,
-                                            ContainerSpec, image_present)
+from sandbox.components.docker.base import (
+    COMPONENT_LABEL,
+    IMAGES,
+    OWNER_LABEL,
+    ROLE_LABEL,
+    ContainerComponent,
+    ContainerSpec,
+    image_present,
+)
 from sandbox.errors import SandboxError
 
 CONTAINER_PORT = 4566

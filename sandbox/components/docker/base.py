@@ -78,8 +78,9 @@ def client():
     global _client
     if _client is not None:
         return _client
-    import docker
     from docker.errors import DockerException
+
+    import docker
 
     try:
         candidate = docker.from_env(timeout=30)

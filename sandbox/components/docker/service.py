@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from sandbox.components.base import Component, Health
-from sandbox.components.docker.base import (ContainerComponent, ContainerSpec, client, docker_settings,
-                                            _remove)
+from sandbox.components.docker.base import ContainerComponent, ContainerSpec, _remove, client, docker_settings
 from sandbox.errors import SandboxError
 
 
@@ -71,7 +70,7 @@ class Service(ContainerComponent, Component):
             env.update(Terraform(self.settings, self.state).env())
         except Exception:
             pass
-        for name, target in DOCKER_INFRA.items():
+        for target in DOCKER_INFRA.values():
             module, _, cls = target.partition(":")
             env.update(getattr(import_module(module), cls)(self.settings, self.state).network_env())
         for spec in SERVICES:

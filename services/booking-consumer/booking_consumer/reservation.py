@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 MAX_TICKETS = 10
 CONFIRMED, REJECTED = "confirmed", "rejected"

@@ -33,6 +33,7 @@ def pg_engine():
         pytest.skip(f"Postgres unreachable: {str(exc).splitlines()[0]}")
     from booking_consumer.models import MIGRATIONS
     from event_catalog.models import MIGRATIONS as EVENT_MIGRATIONS
+
     from svc_common.migrations import apply
 
     apply(engine, "event-catalog", EVENT_MIGRATIONS)

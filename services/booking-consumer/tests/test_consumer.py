@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from confluent_kafka import Consumer, Producer
-
 from booking_consumer.config import Config
 from booking_consumer.consumer import BookingConsumer
 from booking_consumer.models import record_batch
 from booking_consumer.outbox import OutboxRelay
 from booking_consumer.reservation import parse_booking
-
+from confluent_kafka import Consumer, Producer
 from conftest import booking_rows, end_offsets, read_all, seats_left
 
 pytestmark = pytest.mark.integration

@@ -3,12 +3,10 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import delete, func, select
-
 from booking_consumer.models import outbox, record_batch, record_batch_with_retry
 from booking_consumer.reservation import BookingRequest
-
 from conftest import booking_rows, seats_left
+from sqlalchemy import delete, func, select
 
 pytestmark = pytest.mark.integration
 

@@ -3,9 +3,16 @@ import json
 import uuid
 
 import pytest
-
 from booking_consumer.reservation import (
-    CONFIRMED, REJECTED, SOLD_OUT, UNKNOWN_EVENT, BookingRequest, InvalidMessage, decide, parse_booking, status_event,
+    CONFIRMED,
+    REJECTED,
+    SOLD_OUT,
+    UNKNOWN_EVENT,
+    BookingRequest,
+    InvalidMessage,
+    decide,
+    parse_booking,
+    status_event,
 )
 
 

@@ -36,6 +36,7 @@ def pg_engine():
     from booking_consumer.models import MIGRATIONS as CONSUMER_MIGRATIONS
     from booking_service.models import MIGRATIONS
     from event_catalog.models import MIGRATIONS as EVENT_MIGRATIONS
+
     from svc_common.migrations import apply
 
     apply(engine, "event-catalog", EVENT_MIGRATIONS)

@@ -3,7 +3,6 @@ import json
 import uuid
 
 import pytest
-
 from conftest import end_offsets, read_all, scalar
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from booking_service.claims import ClaimUnavailable, ClaimWriter, Record
-
 from conftest import scalar
 
 

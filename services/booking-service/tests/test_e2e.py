@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import scalar
 
 pytestmark = pytest.mark.integration

@@ -3,10 +3,9 @@ import re
 from pathlib import Path
 
 import yaml
+from booking_service.routes import bookings_bp, health_bp
 from flask import Flask
 from openapi_spec_validator import validate
-
-from booking_service.routes import bookings_bp, health_bp
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 

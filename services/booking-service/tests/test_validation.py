@@ -3,10 +3,15 @@ import json
 import uuid
 
 import pytest
-
 from booking_service.validation import (
-    accepted_body, booking_message, parse_booking, parse_booking_id, parse_idempotency_key, request_hash,
+    accepted_body,
+    booking_message,
+    parse_booking,
+    parse_booking_id,
+    parse_idempotency_key,
+    request_hash,
 )
+
 from svc_common.errors import ApiError
 
 GOOD = {"event_id": 1, "user_id": "alice", "ticket_count": 2}

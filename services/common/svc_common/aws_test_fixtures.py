@@ -54,7 +54,7 @@ def aws_endpoint():
         except requests.ConnectionError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError("moto_server did not start: " + proc.stderr.read().decode()[-2000:])
+                raise RuntimeError("moto_server did not start: " + proc.stderr.read().decode()[-2000:]) from None
             time.sleep(0.1)
     os.environ["AWS_ENDPOINT_URL"] = url
     try:

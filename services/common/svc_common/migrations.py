@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, func, select, text
 from sqlalchemy.engine import Connection, Engine

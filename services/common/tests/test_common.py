@@ -9,11 +9,11 @@ import pytest
 from flask import Flask, g, request
 from sqlalchemy import create_engine, text
 
+from svc_common import migrations, service_layout
 from svc_common.db import database_url_from_env
 from svc_common.errors import ApiError
 from svc_common.http import init_app
 from svc_common.logs import configure_logging
-from svc_common import migrations, service_layout
 from svc_common.migrations import apply
 from svc_common.request_id import clean_request_id, get_request_id, reset_request_id, set_request_id
 

@@ -40,6 +40,7 @@ def sqlite_app(tmp_path):
     from event_catalog.app import create_app
     from event_catalog.db import make_engine
     from event_catalog.models import MIGRATIONS
+
     from svc_common.migrations import apply
 
     url = f"sqlite:///{tmp_path / 'events.db'}"
@@ -56,6 +57,7 @@ def pg_app(pg_url):
     from event_catalog.app import create_app
     from event_catalog.db import make_engine
     from event_catalog.models import MIGRATIONS
+
     from svc_common.migrations import apply
 
     eng = make_engine(pg_url)

@@ -1,8 +1,7 @@
 """Endpoint tests. The same cases run on SQLite (no servers) and on real Postgres (integration)."""
 import pytest
-from sqlalchemy import func, select
-
 from event_catalog.models import SEED_EVENTS, events
+from sqlalchemy import func, select
 
 EVENT_KEYS = {"id", "name", "date", "venue", "capacity", "tickets_available"}
 
@@ -98,6 +97,7 @@ def test_unknown_route_json_404(client):
 
 def test_migrate_is_repeatable(app):
     from event_catalog.models import MIGRATIONS
+
     from svc_common.migrations import apply
 
     before = _count(app)

@@ -1,6 +1,6 @@
 import pytest
-
 from event_catalog.validation import parse_event_id, parse_new_event
+
 from svc_common.errors import ApiError
 
 GOOD = {"name": "A", "date": "2027-01-01", "venue": "V", "capacity": 100}

@@ -25,7 +25,7 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ.get
         return cls(
             event_service_url=env("EVENT_SERVICE_URL", "").rstrip("/"),

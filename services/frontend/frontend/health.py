@@ -20,7 +20,7 @@ def health():
 def ready():
     """Ready when every upstream answers /health and the raw-data bucket exists (analytics is informative only)."""
     checks: dict[str, str] = {}
-    for name, upstream in current_app.extensions["upstreams"].items():
+    for upstream in current_app.extensions["upstreams"].values():
         label = upstream.name
         try:
             response = upstream.call("GET", "/health", timeout=(0.5, 1.0))

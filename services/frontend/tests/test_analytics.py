@@ -6,7 +6,6 @@ import os
 import uuid
 
 import pytest
-
 from frontend.analytics import AnalyticsStore, parse_result
 
 

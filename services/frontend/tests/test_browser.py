@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
-
 from frontend_testlib import PNG, require_env
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -9,7 +9,6 @@ import time
 import uuid
 
 import pytest
-
 from frontend_testlib import PNG, require_env
 
 pytestmark = pytest.mark.integration

@@ -6,13 +6,12 @@ import uuid
 from urllib.parse import quote_plus
 
 import pytest
+from frontend_testlib import JPEG, PDF, PNG
 from pypdf import PdfReader
 
-from frontend_testlib import JPEG, PDF, PNG
 
-
-def upload(client, booking_id="bk-" + uuid.uuid4().hex[:8], data=PNG, filename="id.png", **fields):
-    form = {"booking_id": booking_id, **fields}
+def upload(client, booking_id=None, data=PNG, filename="id.png", **fields):
+    form = {"booking_id": booking_id or "bk-" + uuid.uuid4().hex[:8], **fields}
     if data is not None:
         form["file"] = (io.BytesIO(data), filename)
     return client.post("/api/upload", data=form, content_type="multipart/form-data")

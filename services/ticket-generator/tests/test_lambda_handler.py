@@ -5,10 +5,9 @@ import io
 import uuid
 from urllib.parse import quote, quote_plus
 
+import lambda_function
 import pytest
 from pypdf import PdfReader
-
-import lambda_function
 
 
 def s3_event(bucket: str, key: str, event_name: str = "ObjectCreated:Put") -> dict:

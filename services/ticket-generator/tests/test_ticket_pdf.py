@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pypdf import PdfReader
-
 from ticket_pdf import TicketDetails, build_ticket_pdf, latin1, ticket_lines
 
 DETAILS = TicketDetails(
     source_key="uploads/bk-1/passport.png", booking_id="bk-1", user_id="u-1",
     user_name="Ada Lovelace", user_email="ada@example.com", event_id="7",
     event_name="Rock Night", event_date="2026-12-31", venue="Arena", ticket_count=3,
-    issued_at=datetime(2026, 11, 25, 14, 0, 5, tzinfo=timezone.utc),
+    issued_at=datetime(2026, 11, 25, 14, 0, 5, tzinfo=UTC),
 )
 
 

@@ -12,7 +12,7 @@ class Settings:
     max_body_bytes: int = 16 * 1024
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         return cls(
             users_table=os.environ.get("USERS_TABLE", "ticketing-sandbox-users"),
             log_level=os.environ.get("LOG_LEVEL", "INFO"),

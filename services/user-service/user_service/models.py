@@ -9,7 +9,7 @@ registered at most once even under concurrent requests (a duplicate is answered 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 from botocore.config import Config
@@ -36,7 +36,7 @@ class UserStore:
             "user_id": str(uuid.uuid4()),
             "name": name,
             "email": email,
-            "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         }
         claim = {"user_id": {"S": email_claim_key(email)}, "owner": {"S": user["user_id"]}, "kind": {"S": "email"}}
         item = {key: {"S": value} for key, value in user.items()} | {"kind": {"S": "user"}}

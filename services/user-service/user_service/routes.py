@@ -68,7 +68,7 @@ def create_user():
     try:
         user = current_app.extensions["user_store"].create(name, email)
     except DuplicateEmail:
-        raise ApiError("email is already registered", "email", 409)
+        raise ApiError("email is already registered", "email", 409) from None
     USERS_CREATED.inc()
     return jsonify(user), 201, {"Location": f"/users/{user['user_id']}"}
 
@@ -78,7 +78,7 @@ def get_user(user_id: str):
     try:
         canonical = str(uuid.UUID(user_id))
     except ValueError:
-        raise ApiError("user not found", "user_id", 404)
+        raise ApiError("user not found", "user_id", 404) from None
     if canonical != user_id.lower():
         raise ApiError("user not found", "user_id", 404)
     user = current_app.extensions["user_store"].get(canonical)
