@@ -65,6 +65,7 @@ licenses: venv tools ## Licence of every third-party package installed or built 
 	$(BIN)/python scripts/licenses.py --output reports/licenses.json
 
 images: venv ## Build the docker runtime's local stand-in images (cached by input hash)
+	@scripts/install-gitops-tools.sh kustomize >/dev/null  # the service list is the rendered overlay's
 	$(BIN)/python -m sandbox.images
 
 # the docker runtime's own state dir and ports (+400, as tests/docker): a native sandbox may run
@@ -72,12 +73,14 @@ DOCKER_TEST_ENV = SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-docker $(shell $(BIN)/pyt
 	'from sandbox.settings import Ports; print(*(f"{k}={v}" for k, v in Ports.docker_test_env().items()))')
 
 test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then the scenario suites on it
+	@scripts/install-gitops-tools.sh kustomize tofu >/dev/null
 	scripts/docker-engine.sh
 	$(BIN)/python -m sandbox.images
 	$(BIN)/python -m pytest tests/docker
 	$(DOCKER_TEST_ENV) SCENARIO_TARGET=docker SCENARIO_REPORT=reports/scenarios-docker.json $(BIN)/python -m pytest -n 2 --dist loadgroup scenarios
 
 bench: venv ## Native product numbers, then native vs docker side by side; JSON in reports/bench.json
+	@scripts/install-gitops-tools.sh kustomize tofu >/dev/null
 	scripts/docker-engine.sh && $(BIN)/python -m sandbox.images || echo "bench: no Docker engine/images; the docker runtime is reported as skipped"
 	$(BIN)/python bench/bench_sandbox.py --output reports/bench.json
 

@@ -67,7 +67,13 @@ BASE_TAG = "sandbox-local/debian:bookworm"
 PYTHON_TAG = "sandbox-local/python:3.11-slim"
 OFFICIAL_PYTHON = "python:3.11-slim"
 JAVA_TAG = "sandbox-local/java:17"
-SERVICES = ("event-catalog", "booking-service", "booking-consumer", "user-service", "frontend")
+
+
+def _service_names() -> list[str]:
+    """The Deployments of the GitOps overlay: the same list every runtime runs."""
+    from sandbox.components import overlay_workloads
+
+    return [workload.name for workload in overlay_workloads()]
 
 
 def specs(cache_dir: Path = PROJECT_ROOT / ".cache") -> dict[str, ImageSpec]:
@@ -86,7 +92,7 @@ def specs(cache_dir: Path = PROJECT_ROOT / ".cache") -> dict[str, ImageSpec]:
     services = [
         ImageSpec(svc, f"sandbox-local/{svc}:dev", PYTHON_TAG, context=PROJECT_ROOT / "services",
                   dockerfile=PROJECT_ROOT / "services" / svc / "Dockerfile")
-        for svc in SERVICES
+        for svc in _service_names()
     ]
     return {s.name: s for s in [*infra, *services]}
 

@@ -43,6 +43,24 @@ class Workload:
     init_commands: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
 
 
+def service_port(workload: Workload, ports) -> int:
+    """The port a service is reached on: its `ports.<name>` setting where there is one (the five
+    services of sandbox.toml, overridable by SANDBOX_PORTS__<NAME>), else the Deployment's own
+    `http` containerPort, so a new service needs no settings entry."""
+    return getattr(ports, workload.name.replace("-", "_"), None) or workload.port
+
+
+def url_names(workload: Workload) -> list[str]:
+    """The env names other services read this one's URL from: <NAME>_URL, plus every *_URL key of
+    the overlay's config that points at it in the cluster (e.g. EVENT_SERVICE_URL=http://event-catalog:8002)."""
+    from urllib.parse import urlparse
+
+    aliases = [key for key, value in workload.env.items()
+               if key.endswith("_URL") and urlparse(value).hostname == workload.name]
+    own = f"{workload.name.upper().replace('-', '_')}_URL"
+    return [own, *[alias for alias in aliases if alias != own]]
+
+
 def kustomize_binary() -> str:
     found = PROJECT_ROOT / ".cache" / "bin" / "kustomize"
     if found.exists():

@@ -133,6 +133,8 @@ class Settings(BaseSettings):
         """How a user changes a port: the toml key and the env var."""
         if port_name.startswith("replica_"):
             port_name = "replica_base"
+        if port_name not in Ports.model_fields:  # a service with no setting listens on its containerPort
+            return f"the http containerPort of gitops/base/{port_name.replace('_', '-')}/deployment.yaml"
         return f"ports.{port_name} in sandbox.toml or SANDBOX_PORTS__{port_name.upper()}"
 
 

@@ -31,7 +31,7 @@ NATIVE_APPS: dict[str, str] = {
 }
 
 # the docker runtime: same components as containers (sandbox/components/docker), the same
-# Terraform task against LocalStack, the analytics job, and its own small service table
+# Terraform task against the AWS container, the analytics job; the services are the overlay's too
 DOCKER_INFRA = {
     "aws": "sandbox.components.docker.aws:Aws",
     "kafka": "sandbox.components.docker.kafka:Kafka",
@@ -50,7 +50,7 @@ DOCKER_APPS = {
 RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS, NATIVE_APPS), "docker": (DOCKER_INFRA, DOCKER_TASKS, DOCKER_APPS)}
 
 
-def _workloads():
+def overlay_workloads():
     """The Deployments of gitops/overlays/sandbox (the services' single source)."""
     from sandbox.manifests import workloads
     from sandbox.settings import settings
@@ -68,13 +68,8 @@ def _registry(runtime: str) -> dict[str, tuple[int, object]]:
     entries: dict[str, tuple[int, object]] = {name: (0, path) for name, path in infra.items()}
     entries.update({name: (1, path) for name, path in tasks.items()})
     entries.update({name: (2, path) for name, path in apps.items()})
-    if runtime == "docker":
-        from sandbox.components.docker.service import SERVICES
-
-        entries.update({spec.name: (3, ("docker", spec.name)) for spec in SERVICES})
-        return entries
-    for slot, workload in enumerate(_workloads()):
-        entries[workload.name] = (3, (workload, slot))
+    for slot, workload in enumerate(overlay_workloads()):
+        entries[workload.name] = (3, ("docker", workload.name) if runtime == "docker" else (workload, slot))
     return entries
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sandbox.components.base import Component, Health, ProcessSpec
 from sandbox.errors import SandboxError
-from sandbox.manifests import Workload
+from sandbox.manifests import Workload, service_port, url_names
 from sandbox.settings import PROJECT_ROOT
 
 SERVICES_DIR = PROJECT_ROOT / "services"
@@ -48,6 +48,10 @@ class Service(Component):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def port(self) -> int:
+        return service_port(self.workload, self.settings.ports)
 
     @property
     def ports(self) -> dict[str, int]:
@@ -171,13 +175,7 @@ class Service(Component):
         return Health(ready == count, f"{ready}/{count} replicas ready{scaling}")
 
     def env(self) -> dict[str, str]:
-        """<NAME>_URL, plus every *_URL key of the overlay's ConfigMaps that points at this
-        service in the cluster (e.g. EVENT_SERVICE_URL=http://event-catalog:8002)."""
-        from urllib.parse import urlparse
-
-        aliases = [key for key, value in self.workload.env.items()
-                   if key.endswith("_URL") and urlparse(value).hostname == self.name]
-        return {key: self.url for key in [f"{self.name.upper().replace('-', '_')}_URL", *aliases]}
+        return {key: self.url for key in url_names(self.workload)}
 
 
 def _replica_index(role: str) -> int:

@@ -2,44 +2,35 @@
 it `sandbox-local/<svc>:dev`; setting `docker.images.<svc>` overrides). It gets the endpoints as
 seen from inside the sandbox network (`kafka:9092`, `postgres:5432`, `http://aws:4566`, other
 services by name) plus the Terraform outputs, listens on its native port, and the host reaches it
-at 127.0.0.1:<same port>. The schema step (`migrate`) runs first in a one-off container. Health:
-its `/ready` endpoint, as for the native services."""
+at 127.0.0.1:<same port>. Which services exist, their migrations and the env names they are
+reached by come from the GitOps overlay, as natively; the migrations (the Deployment's
+initContainers) run first, each in a one-off container. Health: its `/ready` endpoint."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import import_module
 
 from sandbox.components.base import Component, Health
 from sandbox.components.docker.base import ContainerComponent, ContainerSpec, _remove, client, docker_settings
 from sandbox.errors import SandboxError
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    name: str
-    port_name: str  # key of Settings.ports
-    url_env: str | None = None
-    migrate: tuple[str, ...] | None = None
-
-
-SERVICES = [
-    ServiceSpec("event-catalog", "event_catalog", "EVENT_SERVICE_URL", ("python", "-m", "event_catalog.migrate")),
-    ServiceSpec("booking-service", "booking_service", "BOOKING_SERVICE_URL", ("python", "-m", "booking_service.migrate")),
-    ServiceSpec("booking-consumer", "booking_consumer", None, ("python", "-m", "booking_consumer.migrate")),
-    # these two use the users table and raw-data bucket of the Terraform apply (tier 1)
-    ServiceSpec("user-service", "user_service", "USER_SERVICE_URL"),
-    ServiceSpec("frontend", "frontend", "FRONTEND_URL"),
-]
+from sandbox.manifests import Workload, service_port, url_names
 
 
 class Service(ContainerComponent, Component):
-    def __init__(self, spec: ServiceSpec, settings, state):
+    def __init__(self, workload: Workload, settings, state):
         super().__init__(settings, state)
-        self.spec = spec
-        self.name = spec.name
-        self.port_name = spec.port_name
-        self.image_key = spec.name
+        self.workload = workload
+        self.name = workload.name
+        self.port_name = workload.name.replace("-", "_")  # key of Settings.ports
+        self.image_key = workload.name
+
+    @property
+    def port(self) -> int:
+        return service_port(self.workload, self.settings.ports)
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {self.port_name: self.port}
 
     @property
     def url(self) -> str:
@@ -52,16 +43,15 @@ class Service(ContainerComponent, Component):
         return Health(response.ok, f"/ready {response.status_code}")
 
     def env(self) -> dict[str, str]:
-        """<NAME>_URL and the name the other services read (EVENT_SERVICE_URL), as natively."""
-        names = {f"{self.name.upper().replace('-', '_')}_URL", *([self.spec.url_env] if self.spec.url_env else [])}
-        return {name: self.url for name in sorted(names)}
+        """<NAME>_URL and the names the other services read (EVENT_SERVICE_URL), as natively."""
+        return {name: self.url for name in url_names(self.workload)}
 
     @property
     def image(self) -> str:
-        return docker_settings(self.settings)["images"].get(self.spec.name) or f"sandbox-local/{self.spec.name}:dev"
+        return docker_settings(self.settings)["images"].get(self.name) or f"sandbox-local/{self.name}:dev"
 
     def _container_env(self) -> dict[str, str]:
-        from sandbox.components.docker import DOCKER_INFRA
+        from sandbox.components import DOCKER_INFRA, overlay_workloads
 
         env: dict[str, str] = {}
         try:  # Terraform outputs (table, bucket and function names), if a Terraform apply ran
@@ -73,17 +63,20 @@ class Service(ContainerComponent, Component):
         for target in DOCKER_INFRA.values():
             module, _, cls = target.partition(":")
             env.update(getattr(import_module(module), cls)(self.settings, self.state).network_env())
-        for spec in SERVICES:
-            if spec.url_env:
-                env[spec.url_env] = f"http://{spec.name}:{getattr(self.settings.ports, spec.port_name)}"
+        for workload in overlay_workloads():
+            port = service_port(workload, self.settings.ports)
+            env.update({name: f"http://{workload.name}:{port}" for name in url_names(workload)})
         return {**env, "PORT": str(self.port), "HOST": "0.0.0.0"}
 
     def prepare(self) -> None:
-        """Run the idempotent schema step in a one-off container on the sandbox network."""
-        if not self.spec.migrate:
-            return
+        """Run the Deployment's initContainers (idempotent schema steps), each in a one-off
+        container on the sandbox network."""
+        for command in self.workload.init_commands:
+            self._run_once(list(command))
+
+    def _run_once(self, command: list[str]) -> None:
         network = self.ensure_network()
-        container = client().containers.create(self.image, list(self.spec.migrate), environment=self._container_env(),
+        container = client().containers.create(self.image, command, environment=self._container_env(),
                                                labels=self.labels("migrate"), network=network.name)
         try:
             container.start()
@@ -95,15 +88,16 @@ class Service(ContainerComponent, Component):
             _remove(container)
 
     def container_specs(self) -> list[ContainerSpec]:
-        return [ContainerSpec(self.spec.name, self.image, env=self._container_env(), ports={self.port: self.port})]
+        return [ContainerSpec(self.name, self.image, env=self._container_env(), ports={self.port: self.port})]
 
     def network_env(self) -> dict[str, str]:
-        return {self.spec.url_env: f"http://{self.spec.name}:{self.port}"} if self.spec.url_env else {}
+        return {name: f"http://{self.name}:{self.port}" for name in url_names(self.workload)}
 
 
 def service(name: str):
-    """A factory (settings, state) -> Service for the service called `name`."""
+    """A factory (settings, state) -> Service for the Deployment called `name` in the overlay."""
     from functools import partial
 
-    spec = next(s for s in SERVICES if s.name == name)
-    return partial(Service, spec)
+    from sandbox.components import overlay_workloads
+
+    return partial(Service, next(w for w in overlay_workloads() if w.name == name))
