@@ -210,7 +210,8 @@ class Sandbox:
                     return self._roll_out(comp, record, stale, revision, progress)
                 health = self._health(comp, record)
                 if not health.ok:  # maybe still starting after a killed `up`
-                    health = wait_for(comp.health, timeout=min(20.0, self.settings.start_timeout))
+                    health = wait_for(comp.health, timeout=min(20.0, self.settings.start_timeout),
+                                      not_yet=comp.probe_errors())
                 if health.ok:
                     progress(comp.name, "reused")
                     return UpResult(comp.name, "reused", time.monotonic() - started, health)
@@ -234,7 +235,8 @@ class Sandbox:
             if spec.role not in running_roles:
                 self._spawn(comp, spec, record, revision)
         progress(comp.name, "waiting for health")
-        health = wait_for(lambda: self._health_if_running(comp, record), timeout=self.settings.start_timeout)
+        health = wait_for(lambda: self._health_if_running(comp, record), timeout=self.settings.start_timeout,
+                          not_yet=comp.probe_errors())
         if not health.ok:
             self._stop_record(comp, record)
             raise SandboxError(
@@ -245,7 +247,7 @@ class Sandbox:
         progress(comp.name, "configuring")
         comp.after_start()
         if comp.health_after_setup:
-            health = wait_for(comp.health, timeout=self.settings.start_timeout)
+            health = wait_for(comp.health, timeout=self.settings.start_timeout, not_yet=comp.probe_errors())
             if not health.ok:
                 raise SandboxError(f"{comp.name} is not healthy after set-up: {health.detail}",
                                    f"see `sandbox logs {comp.name}`")
@@ -274,7 +276,8 @@ class Sandbox:
             process.stop_group(old.pid, sig=comp.stop_signal)
             record.processes.remove(old)
             new = self._spawn(comp, specs[old.role], record, revision)
-            health = wait_for(lambda new=new: self._process_health(comp, new), timeout=self.settings.start_timeout)
+            health = wait_for(lambda new=new: self._process_health(comp, new), timeout=self.settings.start_timeout,
+                              not_yet=comp.probe_errors())
             if not health.ok:
                 process.stop_group(new.pid, sig=comp.stop_signal)
                 record.processes.remove(new)

@@ -46,7 +46,9 @@ class Analytics(Component):
     def jobs(self) -> list[dict]:
         import requests
 
-        return requests.get(f"{self.flink.rest_url}/jobs/overview", timeout=3).json()["jobs"]
+        response = requests.get(f"{self.flink.rest_url}/jobs/overview", timeout=3)
+        response.raise_for_status()  # a 503 {"errors": [...]} during a leader election is "not yet"
+        return response.json()["jobs"]
 
     def running_job(self) -> dict | None:
         return next((j for j in self.jobs() if j["name"] == JOB_NAME and j["state"] in ("RUNNING", "CREATED",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec
 
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
@@ -27,6 +27,11 @@ class Aws(Component):
                    "--lambda-log", str(self.state.log_file("lambda")),
                    "--lambda-work-dir", str(self.data_dir / "lambda")]
         return [ProcessSpec("moto", command, env={**self.env(), "MOTO_PORT": str(self.port)})]
+
+    def probe_errors(self):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        return (*NOT_YET, BotoCoreError, ClientError)  # connection errors; a 5xx while moto boots
 
     def health(self) -> Health:
         import boto3

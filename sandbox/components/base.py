@@ -103,6 +103,11 @@ class Component(ABC):
         as a Deployment does on a new pod template). None: never rolled out (infrastructure)."""
         return None
 
+    def probe_errors(self) -> tuple[type[BaseException], ...]:
+        """The exceptions of `health()` that mean "not ready yet" while it starts (its client's
+        connection errors); `wait_for` raises any other at once. Classes are imported here, lazily."""
+        return NOT_YET
+
     def process_health(self, role: str) -> Health:
         """Health of one process (a rollout waits for each replacement); the whole component's
         by default."""
@@ -127,8 +132,16 @@ class ProcessExited(Exception):
     """A component's process died while we waited for it: waiting longer cannot help."""
 
 
-def wait_for(check, timeout: float, interval: float = 0.2) -> Health:
-    """Poll `check()` until it reports ok or the timeout passes; return the last result."""
+NOT_YET: tuple[type[BaseException], ...] = (OSError,)  # refused/reset connections, timeouts (requests' too)
+
+
+def wait_for(check, timeout: float, interval: float = 0.2,
+             not_yet: tuple[type[BaseException], ...] = NOT_YET) -> Health:
+    """Poll `check()` until it reports ok or the timeout passes; return the last result.
+
+    Only the exceptions listed in `not_yet` mean "not ready yet" (a component's are its
+    `probe_errors()`); any other is a bug in the probe or the component and is raised at once,
+    with its traceback, instead of turning into a timeout."""
     deadline = time.monotonic() + timeout
     last = Health(False, "not checked yet")
     while True:
@@ -136,7 +149,7 @@ def wait_for(check, timeout: float, interval: float = 0.2) -> Health:
             last = check()
         except ProcessExited as exc:
             return Health(False, str(exc))
-        except Exception as exc:  # a client error while starting is just "not yet"
+        except not_yet as exc:
             last = Health(False, f"{type(exc).__name__}: {exc}")
         if last.ok or time.monotonic() >= deadline:
             return last

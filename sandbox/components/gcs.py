@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec
 
 
 class Gcs(Component):
@@ -34,6 +34,11 @@ class Gcs(Component):
 
         return storage.Client(project=self.settings.gcs.project, credentials=AnonymousCredentials(),
                               client_options={"api_endpoint": self.endpoint})
+
+    def probe_errors(self):
+        from google.api_core.exceptions import GoogleAPIError
+
+        return (*NOT_YET, GoogleAPIError)  # the emulator answering 5xx or retries exhausted while it boots
 
     def health(self) -> Health:
         buckets = [b.name for b in self._client().list_buckets(timeout=2)]

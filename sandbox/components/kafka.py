@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 
-from sandbox.components.base import Component, Health, ProcessSpec, require_binary
+from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec, require_binary
 from sandbox.maven import resolve_jars
 
 HEALTH_TOPIC = "sandbox-health"
@@ -93,6 +93,11 @@ class Kafka(Component):
         command = [java[0], f"-Xms{heap}", f"-Xmx{heap}", *java[1:], "kafka.Kafka",
                    str(self.conf_dir / "server.properties")]
         return [ProcessSpec("broker", command)]
+
+    def probe_errors(self):
+        from confluent_kafka import KafkaException
+
+        return (*NOT_YET, KafkaException, BufferError)  # broker not up / not yet leader; a full queue
 
     def health(self) -> Health:
         from confluent_kafka import Consumer, Producer, TopicPartition

@@ -9,7 +9,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec
 from sandbox.errors import SandboxError
 from sandbox.process import as_user
 
@@ -93,6 +93,11 @@ class Postgres(Component):
 
     def _url(self, user: str, password: str, database: str) -> str:
         return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def probe_errors(self):
+        import psycopg
+
+        return (*NOT_YET, psycopg.OperationalError)  # refused, "the database system is starting up"
 
     def health(self) -> Health:
         import psycopg

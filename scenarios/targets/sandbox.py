@@ -3,7 +3,6 @@ SANDBOX_STATE_DIR and the SANDBOX_PORTS__* overrides, so a private instance need
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -11,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from scenarios.targets.base import StatusSnapshot, Target
@@ -72,23 +72,16 @@ class SandboxTarget(Target):
         return chosen
 
     def _pause_monitor(self, seconds: float = 20) -> None:
-        """Hold the project lock `up` takes: the monitor skips restarting crashed services while it
-        is held (as a Deployment would restart them), so `status` can show the dead replicas and
-        `up` is what heals them. Released by heal(), or after ``seconds`` whatever happens."""
+        """Hold the project lock `up` takes (the harness's own StateDir.lock): the monitor skips
+        restarting crashed services while it is held (as a Deployment would restart them), so
+        `status` can show the dead replicas and `up` is what heals them. Released by heal(), or
+        after ``seconds`` whatever happens."""
         from sandbox.settings import settings
+        from sandbox.state import StateDir
 
-        handle = open(settings().state_dir / "lock", "w")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:  # another test's `up`, or the monitor's short reconcile
-                if time.monotonic() > deadline:
-                    handle.close()
-                    raise SandboxError("could not take the project lock to pause the monitor") from None
-                time.sleep(0.1)
-        self._paused = handle
+        held = ExitStack()
+        held.enter_context(StateDir(settings().state_dir).lock(wait=30))  # another test's `up`, a reconcile
+        self._paused = held
         timer = threading.Timer(seconds, self._resume_monitor)
         timer.daemon = True
         timer.start()
@@ -96,7 +89,7 @@ class SandboxTarget(Target):
     def _resume_monitor(self) -> None:
         with self._pause_guard:
             if self._paused:
-                self._paused.close()  # closing frees the flock
+                self._paused.close()  # leaving the lock's context frees the flock
                 self._paused = None
 
     def heal(self, components: list[str] | None = None) -> StatusSnapshot:
@@ -107,26 +100,13 @@ class SandboxTarget(Target):
         if components:  # only those this runtime has (the docker runtime has fewer services)
             known = self._components if self._components is not None else set(self.status().rows)
             components = [c for c in components if c in known]
-        # The monitor restarting a crashed service holds the project lock for a moment, and `up`
-        # then refuses at once ("another `sandbox up`/`down` is running"): retry that, bounded
-        deadline = time.monotonic() + 60
-        while True:
-            only = ("--only", ",".join(components)) if components else ()
-            result = cli("up", *only, check=False, timeout=300)
-            busy = "another `sandbox up`" in result.stdout + result.stderr
-            if result.returncode == 0 or not busy or time.monotonic() > deadline:
-                break
-            time.sleep(1.0)
-        if result.returncode != 0:
-            raise SandboxError(f"sandbox up failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
-                               f"{result.stderr[-3000:]}")
-        out = result.stdout
-        # what `up` did, from its table: {component: "started 7.6s"} for everything not reused
-        self.last_heal_actions = {}
-        for line in out.splitlines():
-            cells = [c.strip() for c in line.strip("│ ").split("│")]
-            if len(cells) >= 3 and cells[1] and cells[1] != "reused" and cells[1] != "action" and cells[0]:
-                self.last_heal_actions[cells[0]] = f"{cells[1]} {cells[2]}"
+        # `up` waits for the project lock (a monitor reconcile, another test's pause) by itself
+        only = ("--only", ",".join(components)) if components else ()
+        report = json.loads(cli("up", *only, "--json", timeout=300).stdout)
+        # what `up` did: {component: "started 7.6s"} for everything not reused
+        self.last_heal_actions = {row["component"]: f"{row['action']} {row['seconds']:.1f}s"
+                                  for row in report["components"] if row["action"] != "reused"}
+
         def healed(snap: StatusSnapshot) -> bool:
             return snap.ok if components is None else all(snap.healthy(c) for c in components)
 

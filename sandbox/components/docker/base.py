@@ -271,7 +271,7 @@ class ContainerComponent:
                 raise ProcessExited(f"container {', '.join(exited)} exited")
             return Health(True, "containers started") if self.health_after_setup else self.health()
 
-        health = wait_for(check, timeout=timeout, interval=0.3)
+        health = wait_for(check, timeout=timeout, interval=0.3, not_yet=self.probe_errors())
         if health.ok:
             try:
                 self.after_start()
@@ -279,7 +279,7 @@ class ContainerComponent:
                 self.stop()  # nothing half-started: a failed set-up (job submission...) removes them
                 raise
             if self.health_after_setup:
-                health = wait_for(self.health, timeout=timeout)
+                health = wait_for(self.health, timeout=timeout, not_yet=self.probe_errors())
         if not health.ok:
             logs = self.logs_text(20)
             self.stop()
