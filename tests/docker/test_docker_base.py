@@ -170,15 +170,23 @@ def test_docker_runtime_registry_has_every_native_tier():
         n for n in components.component_names("docker") if components.tier(n, "docker") == 3}
 
 
-def test_localstack_gets_the_socket_and_lambda_settings(tmp_path, monkeypatch):
-    import json
-
+def _aws_on(image_index: int, tmp_path, monkeypatch):
+    """The docker AWS component with the official image (0) or the stand-in (1), and a socket."""
     from sandbox.components.docker import aws
 
     settings = load_settings(state_dir=tmp_path / "state")
     comp = aws.Aws(settings, StateDir(settings.state_dir))
     monkeypatch.setattr(aws, "engine_socket", lambda: tmp_path / "docker.sock")
-    monkeypatch.setattr(base, "resolve_image", lambda key, s, present=None: base.IMAGES[key][0])
+    monkeypatch.setattr(base, "resolve_image", lambda key, s, present=None: base.IMAGES[key][image_index])
+    return comp
+
+
+def test_localstack_gets_the_socket_and_lambda_settings(tmp_path, monkeypatch):
+    import json
+
+    from sandbox.components.docker import aws
+
+    comp = _aws_on(0, tmp_path, monkeypatch)
     spec = comp.container_specs()[0]
     assert spec.volumes == {str(tmp_path / "docker.sock"): {"bind": "/var/run/docker.sock", "mode": "rw"}}
     assert json.loads(spec.env["LAMBDA_RUNTIME_IMAGE_MAPPING"]) == {"python3.11": aws.LAMBDA_IMAGE}
@@ -190,10 +198,7 @@ def test_localstack_gets_the_socket_and_lambda_settings(tmp_path, monkeypatch):
 def test_the_aws_stand_in_is_the_projects_emulator_with_its_lambda_log_on_the_host(tmp_path, monkeypatch):
     from sandbox.components.docker import aws
 
-    settings = load_settings(state_dir=tmp_path / "state")
-    comp = aws.Aws(settings, StateDir(settings.state_dir))
-    monkeypatch.setattr(aws, "engine_socket", lambda: tmp_path / "docker.sock")
-    monkeypatch.setattr(base, "resolve_image", lambda key, s, present=None: base.IMAGES[key][1])
+    comp = _aws_on(1, tmp_path, monkeypatch)
     spec = comp.container_specs()[0]
     assert "LAMBDA_DOCKER_FLAGS" not in spec.env and "/var/run/docker.sock" not in str(spec.volumes)
     assert spec.volumes == {str(comp.state.log_file("lambda").parent): {"bind": aws.EMULATOR_LOG_DIR, "mode": "rw"}}

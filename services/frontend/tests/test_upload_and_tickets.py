@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 
 def upload(client, booking_id=None, data=PNG, filename="id.png", **fields):
-    form = {"booking_id": booking_id or "bk-" + uuid.uuid4().hex[:8], **fields}
+    form = {"booking_id": "bk-" + uuid.uuid4().hex[:8] if booking_id is None else booking_id, **fields}
     if data is not None:
         form["file"] = (io.BytesIO(data), filename)
     return client.post("/api/upload", data=form, content_type="multipart/form-data")
