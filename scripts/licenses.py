@@ -171,8 +171,8 @@ def _spdx_guess(texts: list[str]) -> str:
 
 
 # ------------------------------------------------------------------ npm
-def npm_packages() -> list[Package]:
-    manifests = [p for p in ROOT.rglob("package.json")
+def npm_packages(root: Path = ROOT) -> list[Package]:
+    manifests = [p for p in root.rglob("package.json")
                  if not any(part in {"node_modules", ".venv", ".cache", ".git", ".sandbox"} for part in p.parts)]
     packages = []
     for manifest in manifests:
@@ -185,7 +185,7 @@ def npm_packages() -> list[Package]:
             name, _, version = key.rpartition("@")
             licenses = row.get("licenses", "")
             packages.append(Package("npm", name, version, "; ".join(licenses) if isinstance(licenses, list) else licenses,
-                                    str(manifest.relative_to(ROOT))))
+                                    str(manifest.relative_to(root))))
     return packages
 
 

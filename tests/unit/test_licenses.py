@@ -90,3 +90,13 @@ def test_the_default_cli_is_built_by_the_project_not_taken_from_the_machine(monk
     monkeypatch.delenv("SANDBOX_TERRAFORM__BINARY", raising=False)
     settings.cache_clear()
     assert licenses.machine_packages() == [] and "tofu" in licenses.GO_BINARIES
+
+
+def test_npm_packages_of_a_package_json_are_read_by_license_checker(tmp_path):
+    app = tmp_path / "ui"
+    app.mkdir()
+    (app / "package.json").write_text('{"name": "probe", "version": "1.0.0", "private": true, '
+                                      '"dependencies": {"is-number": "7.0.0"}}')
+    packages = licenses.npm_packages(tmp_path)
+    assert [(p.name, p.version, p.license, p.pulled_in_by) for p in packages] == [
+        ("is-number", "7.0.0", "MIT", "ui/package.json")]
