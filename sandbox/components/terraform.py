@@ -7,8 +7,9 @@ users who bring their own. The aws provider cannot be downloaded here (no regist
 from a filesystem mirror (`terraform.plugin_mirror`), seen under both registry host names (the
 .tf files say `hashicorp/aws`, which OpenTofu reads as registry.opentofu.org and Terraform as
 registry.terraform.io). When the CLI or the provider is missing the task is *skipped* with the
-fix; the rest of the sandbox still starts. Applies are skipped when nothing changed: a fingerprint of the .tf
-files, tfvars and Lambda zip plus the emulator's process start time is kept with the outputs.
+fix; the rest of the sandbox still starts. Applies are skipped when nothing changed: a
+fingerprint of the .tf files, tfvars and Lambda zip plus the emulator's process start time is
+kept with the outputs.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ class DockerTarget(SandboxTarget):
 
     def kill(self, component: str, index: int | None = 0) -> list[int]:
         import docker
+
         from sandbox.settings import load_settings
 
         engine = docker.from_env()
