@@ -6,6 +6,7 @@ import base64
 import uuid
 
 from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec, require_binary
+from sandbox.errors import SandboxError
 from sandbox.maven import resolve_jars
 
 HEALTH_TOPIC = "sandbox-health"
@@ -73,11 +74,16 @@ class Kafka(Component):
         (self.conf_dir / "log4j.properties").write_text(LOG4J)
         if not (self.data_dir / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            subprocess.run(
-                [*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id,
+            # `--cluster-id=`: an id starting with "-" (1 in 64) would be read as an option after `-t`
+            result = subprocess.run(
+                [*self._java(), "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                  "-c", str(self.conf_dir / "server.properties")],
-                check=True, capture_output=True,
+                capture_output=True, text=True,
             )
+            if result.returncode != 0:
+                last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+                raise SandboxError(f"kafka storage format failed: {last[0][:300]}",
+                                   f"delete {self.data_dir} and run sandbox up again")
 
     def _java(self) -> list[str]:
         jar_dir = resolve_jars("kafka", self.settings.cache_dir)
