@@ -133,12 +133,12 @@ def test_sandbox_endpoints_in_one_configmap(sandbox_objects):
 def test_sandbox_deployments_carry_native_runtime_fields(sandbox_objects):
     """What the native runtime reads (gitops/README.md) is present and well-formed."""
     expected = {
-        "frontend": (["python", "-m", "svc_common.serve", "frontend:create_app"], 8000, None),
+        "frontend": (["python", "-m", "svc_common.serve", "frontend.app:create_app"], 8000, None),
         "booking-service": (["python", "-m", "svc_common.serve", "booking_service.app:create_app"], 8001,
                             ["python", "-m", "booking_service.migrate"]),
         "event-catalog": (["python", "-m", "svc_common.serve", "event_catalog.app:create_app"], 8002,
                           ["python", "-m", "event_catalog.migrate"]),
-        "user-service": (["python", "-m", "svc_common.serve", "user_service:create_app"], 8003, None),
+        "user-service": (["python", "-m", "svc_common.serve", "user_service.app:create_app"], 8003, None),
         "booking-consumer": (["python", "-m", "booking_consumer"], 8004, ["python", "-m", "booking_consumer.migrate"]),
     }
     deps = {d["metadata"]["name"]: d for d in sandbox_objects if d["kind"] == "Deployment"}

@@ -2,8 +2,8 @@
 
 Each service's ``tests/test_*_layout.py`` calls them with its own folder (``checks(http_service)``
 says which apply): the files a service folder has, pinned runtime requirements, a
-python:3.11-slim image that does not run as root and, for an HTTP service, an OpenAPI document and
-a production server (Granian via ``svc_common.serve``).
+python:3.11-slim image that does not run as root and, for an HTTP service, an OpenAPI document,
+a production server (Granian via ``svc_common.serve``) and its app factory in ``<package>/app.py``.
 """
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ def check_http_service(root: Path) -> None:
     assert '"svc_common.serve"' in dockerfile
 
 
+def check_app_factory(root: Path) -> None:
+    """The Flask app factory lives in the same module in every service: ``<package>.app:create_app``."""
+    package = root.name.replace("-", "_")
+    app_module = root / package / "app.py"
+    assert app_module.is_file() and "\ndef create_app(" in app_module.read_text(), f"no create_app in {app_module}"
+    assert f'"{package}.app:create_app"' in (root / "Dockerfile").read_text()
+
+
 def checks(http_service: bool) -> list[Callable[[Path], None]]:
     common = [check_files, check_requirements_pinned, check_image_is_python_311_slim_and_not_root]
-    return [*common, check_http_service] if http_service else common
+    return [*common, check_http_service, check_app_factory] if http_service else common

@@ -50,7 +50,7 @@ def serve():
 @pytest.fixture(scope="session")
 def user_service_url(users_table, serve):
     """The real user-service, over HTTP."""
-    from user_service import create_app as create_user_service
+    from user_service.app import create_app as create_user_service
     return serve(create_user_service({"USERS_TABLE": users_table}))
 
 
@@ -66,7 +66,7 @@ def dead_url():
 @pytest.fixture()
 def make_frontend(user_service_url, bucket):
     """Frontend apps wired to the real user-service and bucket; booking/event services unset unless given."""
-    from frontend import create_app
+    from frontend.app import create_app
     apps = []
 
     def make(**overrides):

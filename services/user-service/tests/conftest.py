@@ -17,7 +17,7 @@ pytest_plugins = ["svc_common.aws_test_fixtures"]
 
 @pytest.fixture()
 def app(users_table):
-    from user_service import create_app
+    from user_service.app import create_app
     return create_app({"TESTING": True})
 
 

@@ -114,7 +114,7 @@ def test_health_ready_metrics(client):
 
 
 def test_ready_is_503_when_table_missing(users_table):
-    from user_service import create_app
+    from user_service.app import create_app
     app = create_app({"USERS_TABLE": "no-such-table-" + uuid.uuid4().hex[:6]})
     response = app.test_client().get("/ready")
     assert response.status_code == 503
