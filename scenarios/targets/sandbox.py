@@ -28,9 +28,14 @@ def cli(*args: str, check: bool = True, timeout: float = 300) -> subprocess.Comp
     result = subprocess.run([str(CLI), *args], capture_output=True, text=True, cwd=PROJECT, timeout=timeout,
                             env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
     if check and result.returncode != 0:
-        raise SandboxError(f"sandbox {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
-                           f"{result.stderr[-3000:]}")
+        raise SandboxError(f"sandbox {' '.join(args)} failed ({result.returncode}):\n{_head_and_tail(result.stdout)}\n"
+                           f"{_head_and_tail(result.stderr)}")
     return result
+
+
+def _head_and_tail(text: str, each: int = 1500) -> str:
+    """The start of an error (its headline) and its end (the last log lines), not just the end."""
+    return text if len(text) <= 2 * each else f"{text[:each]}\n[...]\n{text[-each:]}"
 
 
 class SandboxTarget(Target):
