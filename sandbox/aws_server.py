@@ -4,13 +4,15 @@ moto runs Lambda code only inside Docker; without Docker it answers with a canne
 `LambdaFunction._invoke_lambda` is replaced so that each invocation unpacks the function's zip and
 runs the handler in a separate Python process (`sandbox.lambda_runtime`) with the real event,
 the function's environment and the emulator's endpoint. S3 -> Lambda notifications are made
-asynchronous, as they are in AWS. Both replacements are deliberate patches of moto internals,
+asynchronous, as they are in AWS, and their object keys keep "/" unencoded, as AWS's do. These
+replacements are deliberate patches of moto internals,
 pinned to the moto version in pyproject.toml and covered by the integration tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import json
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 import zipfile
 from pathlib import Path
@@ -113,6 +116,10 @@ def install(executor: LambdaExecutor) -> None:
         threading.Thread(target=sync_invoke, args=args, kwargs=kwargs, daemon=True).start()
 
     notifications._invoke_awslambda = _invoke_async
+
+    # AWS URL-encodes an S3 event's object key as a form value but keeps its slashes
+    # ("uploads/my+doc.txt"); moto's quote_plus encodes them too ("uploads%2Fmy+doc.txt")
+    notifications.quote_plus = functools.partial(urllib.parse.quote_plus, safe="/")
 
 
 def main(argv: list[str] | None = None) -> None:

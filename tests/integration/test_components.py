@@ -65,6 +65,11 @@ def _lambda_zip() -> bytes:
 
 
 def test_lambda_runs_real_code_on_invoke_and_on_s3_notification(sandbox_env):
+    _lambda_flow(sandbox_env)
+
+
+def _lambda_flow(sandbox_env) -> str:
+    """Direct invoke, then an S3 notification, of a real handler; returns the run's suffix."""
     suffix = uuid.uuid4().hex[:8]
     bucket, function = f"it-lambda-{suffix}", f"it-fn-{suffix}"
     s3, lam = _aws("s3", sandbox_env), _aws("lambda", sandbox_env)
@@ -87,22 +92,25 @@ def test_lambda_runs_real_code_on_invoke_and_on_s3_notification(sandbox_env):
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": [
         {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"],
          "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
-    s3.put_object(Bucket=bucket, Key="uploads/notified.txt", Body=b"xyz")
+    s3.put_object(Bucket=bucket, Key=f"uploads/notified {suffix}.txt", Body=b"xyz")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        listed = s3.list_objects_v2(Bucket=bucket, Prefix="processed/notified.txt").get("KeyCount", 0)
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"processed/notified {suffix}.txt").get("KeyCount", 0)
         if listed:
             break
         time.sleep(0.2)
-    assert s3.get_object(Bucket=bucket, Key="processed/notified.txt")["Body"].read() == f"XYZ-{suffix}".encode()
+    assert s3.get_object(Bucket=bucket, Key=f"processed/notified {suffix}.txt")["Body"].read() == f"XYZ-{suffix}".encode()
+    return suffix
 
 
 def test_lambda_invocations_are_in_the_lambda_log(sandbox_env):
     from tests.integration.conftest import sandbox_cli
 
-    test_lambda_runs_real_code_on_invoke_and_on_s3_notification(sandbox_env)
+    suffix = _lambda_flow(sandbox_env)
     log = sandbox_cli("logs", "lambda", "-n", "400").stdout
     assert "handled 1 record(s)" in log and "Status: ok" in log
+    # the S3 event's key is URL-encoded as AWS sends it: spaces as "+", slashes kept
+    assert f'"key": "uploads/notified+{suffix}.txt"' in log, log[-2000:]
 
 
 def test_kafka_topics_and_round_trip(sandbox_env):
