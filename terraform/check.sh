@@ -37,13 +37,7 @@ command -v "${TERRAFORM}" >/dev/null 2>&1 \
 [[ -d "${MIRROR}/registry.terraform.io/hashicorp/aws" ]] \
   || die "no hashicorp/aws provider under ${MIRROR}; set SANDBOX_TERRAFORM__PLUGIN_MIRROR to a filesystem mirror (terraform providers mirror DIR)"
 
-mkdir -p "${WORKDIR}/mirror"
-# the mirror under both registry host names (OpenTofu reads hashicorp/aws as registry.opentofu.org)
-# (folders copied, files linked: the CLI's mirror scan does not follow a linked folder)
-for host in registry.terraform.io registry.opentofu.org; do
-  rm -rf "${WORKDIR}/mirror/${host}" && cp -rs "$(realpath "${MIRROR}")/registry.terraform.io" "${WORKDIR}/mirror/${host}"
-done
-sed "s#@MIRROR@#${WORKDIR}/mirror#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORKDIR}/cli.tfrc"
+"${TF_ROOT}/cli-config.sh" "${WORKDIR}" "${MIRROR}"
 export TF_CLI_CONFIG_FILE="${WORKDIR}/cli.tfrc"
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 

@@ -46,11 +46,7 @@ fi
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 
 # --- the harness recipe --------------------------------------------------
-mkdir -p "${WORK}/mirror"   # the mirror under both registry host names, as check.sh
-for host in registry.terraform.io registry.opentofu.org; do
-  rm -rf "${WORK}/mirror/${host}" && cp -rs "$(realpath "${MIRROR}")/registry.terraform.io" "${WORK}/mirror/${host}"
-done
-sed "s#@MIRROR@#${WORK}/mirror#" "${TF_ROOT}/cli-config.tfrc.template" >"${WORK}/cli.tfrc"
+"${TF_ROOT}/cli-config.sh" "${WORK}" "${MIRROR}"
 export TF_CLI_CONFIG_FILE="${WORK}/cli.tfrc" TF_DATA_DIR="${WORK}/data"
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 TF=("${TERRAFORM}" -chdir="${TF_ROOT}/aws")
