@@ -34,7 +34,7 @@ def read_cached(state, name: str, not_before: float):
     checked = entry["checked_at"]
     if checked < not_before or time.time() - checked > FRESH_FOR:
         return None
-    from sandbox.components.base import Health
+    from sandbox.health import Health
 
     return Health(entry["ok"], entry["detail"])
 

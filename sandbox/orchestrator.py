@@ -19,8 +19,10 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from sandbox import components, monitor, process
-from sandbox.components.base import Component, Health, ProcessExited, tail, wait_for
+from sandbox.components.base import Component, tail
 from sandbox.errors import SandboxError
+from sandbox.health import Health
+from sandbox.poll import ProcessExited, wait_for
 from sandbox.settings import Settings
 from sandbox.settings import settings as default_settings
 from sandbox.state import ComponentRecord, ProcessRecord, StateDir

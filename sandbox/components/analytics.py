@@ -14,9 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.components.base import Component, ProcessSpec
 from sandbox.components.flink import Flink, flink_home
 from sandbox.errors import SandboxError
+from sandbox.health import Health
 from sandbox.settings import PROJECT_ROOT
 
 JOB_NAME = "booking-analytics"

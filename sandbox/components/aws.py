@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec
+from sandbox.components.base import Component, ProcessSpec
+from sandbox.health import Health
+from sandbox.poll import NOT_YET
 
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import shutil
 import signal
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.errors import SandboxError
+from sandbox.health import Health
+from sandbox.poll import NOT_YET
 from sandbox.settings import Settings
 from sandbox.state import StateDir
 
@@ -25,13 +26,6 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     user: str | None = None
-
-
-@dataclass
-class Health:
-    ok: bool
-    detail: str = ""
-    skipped: bool = False  # a task that cannot run here (e.g. no terraform): shown, not a failure
 
 
 class Component(ABC):
@@ -126,34 +120,6 @@ def require_binary(name: str, fix: str) -> str:
     if not path:
         raise SandboxError(f"`{name}` not found on PATH", fix)
     return path
-
-
-class ProcessExited(Exception):
-    """A component's process died while we waited for it: waiting longer cannot help."""
-
-
-NOT_YET: tuple[type[BaseException], ...] = (OSError,)  # refused/reset connections, timeouts (requests' too)
-
-
-def wait_for(check, timeout: float, interval: float = 0.2,
-             not_yet: tuple[type[BaseException], ...] = NOT_YET) -> Health:
-    """Poll `check()` until it reports ok or the timeout passes; return the last result.
-
-    Only the exceptions listed in `not_yet` mean "not ready yet" (a component's are its
-    `probe_errors()`); any other is a bug in the probe or the component and is raised at once,
-    with its traceback, instead of turning into a timeout."""
-    deadline = time.monotonic() + timeout
-    last = Health(False, "not checked yet")
-    while True:
-        try:
-            last = check()
-        except ProcessExited as exc:
-            return Health(False, str(exc))
-        except not_yet as exc:
-            last = Health(False, f"{type(exc).__name__}: {exc}")
-        if last.ok or time.monotonic() >= deadline:
-            return last
-        time.sleep(interval)
 
 
 def tail(path: Path, lines: int = 15) -> str:

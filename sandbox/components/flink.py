@@ -10,7 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from sandbox.components.base import Component, Health, ProcessSpec, require_binary
+from sandbox.components.base import Component, ProcessSpec, require_binary
+from sandbox.health import Health
 from sandbox.maven import resolve_jars
 
 

@@ -15,8 +15,9 @@ import shutil
 import socket
 import time
 
-from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.components.base import Component, ProcessSpec
 from sandbox.errors import SandboxError
+from sandbox.health import Health
 
 
 class Gateway(Component):

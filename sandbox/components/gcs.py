@@ -6,7 +6,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec
+from sandbox.components.base import Component, ProcessSpec
+from sandbox.health import Health
+from sandbox.poll import NOT_YET
 
 
 class Gcs(Component):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import uuid
 
-from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec, require_binary
+from sandbox.components.base import Component, ProcessSpec, require_binary
 from sandbox.errors import SandboxError
+from sandbox.health import Health
 from sandbox.maven import resolve_jars
+from sandbox.poll import NOT_YET
 
 HEALTH_TOPIC = "sandbox-health"
 

@@ -9,8 +9,10 @@ import signal
 import subprocess
 from pathlib import Path
 
-from sandbox.components.base import NOT_YET, Component, Health, ProcessSpec
+from sandbox.components.base import Component, ProcessSpec
 from sandbox.errors import SandboxError
+from sandbox.health import Health
+from sandbox.poll import NOT_YET
 from sandbox.process import as_user
 
 SUPERUSER = "postgres"

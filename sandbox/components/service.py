@@ -16,8 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.components.base import Component, ProcessSpec
 from sandbox.errors import SandboxError
+from sandbox.health import Health
 from sandbox.manifests import Workload, service_port, url_names
 from sandbox.settings import PROJECT_ROOT
 

@@ -22,8 +22,9 @@ import subprocess
 from pathlib import Path
 
 from sandbox import lambda_package, process
-from sandbox.components.base import Component, Health, ProcessSpec
+from sandbox.components.base import Component, ProcessSpec
 from sandbox.errors import SandboxError
+from sandbox.health import Health
 from sandbox.settings import PROJECT_ROOT
 
 TF_DIR = PROJECT_ROOT / "terraform"

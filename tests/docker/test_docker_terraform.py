@@ -11,7 +11,8 @@ import uuid
 import pytest
 import requests
 
-from sandbox.components.base import Health, wait_for
+from sandbox.health import Health
+from sandbox.poll import wait_for
 from tests.docker.conftest import need
 
 

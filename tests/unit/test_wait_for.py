@@ -5,7 +5,8 @@ import time
 import pytest
 
 from sandbox import components
-from sandbox.components.base import Health, ProcessExited, wait_for
+from sandbox.health import Health
+from sandbox.poll import ProcessExited, wait_for
 from sandbox.settings import load_settings
 from sandbox.state import StateDir
 

@@ -24,8 +24,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.components.base import Health, ProcessSpec, wait_for
+from sandbox.components.base import ProcessSpec
 from sandbox.errors import SandboxError
+from sandbox.health import Health
+from sandbox.poll import ProcessExited, wait_for
 
 OWNER_LABEL = "sandbox.owner"
 COMPONENT_LABEL = "sandbox.component"
@@ -265,7 +267,6 @@ class ContainerComponent:
         def check():
             exited = [c.labels.get(ROLE_LABEL) for c in self._containers() if c.status in ("exited", "dead")]
             if exited:
-                from sandbox.components.base import ProcessExited
 
                 raise ProcessExited(f"container {', '.join(exited)} exited")
             return Health(True, "containers started") if self.health_after_setup else self.health()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from sandbox.components.base import Component, Health
+from sandbox.components.base import Component
 from sandbox.components.docker.base import ContainerComponent, ContainerSpec, _remove, client, docker_settings
 from sandbox.errors import SandboxError
+from sandbox.health import Health
 from sandbox.manifests import Workload, service_port, url_names
 
 
