@@ -23,7 +23,6 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from importlib import import_module
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -79,18 +78,19 @@ def main() -> None:
             args.output.write_text(text + "\n")
         return
 
-    from sandbox.components.docker import DOCKER_INFRA, base
+    from sandbox import components
+    from sandbox.components.base import Kind
+    from sandbox.components.docker import base
     from sandbox.settings import load_settings
     from sandbox.state import StateDir
 
     settings = load_settings()
     state = StateDir(settings.state_dir)
     state.ensure()
-    names = [n.strip() for n in args.only.split(",")] if args.only else list(DOCKER_INFRA)
+    names = [n.strip() for n in args.only.split(",")] if args.only else components.names_of(Kind.INFRA, "docker")
     comps = []
     for name in names:
-        module, _, cls = DOCKER_INFRA[name].partition(":")
-        comps.append(getattr(import_module(module), cls)(settings, state))
+        comps.append(components.load(name, "docker")(settings, state))
     owner = base.owner_of(state)
     base.cleanup(owner)
 

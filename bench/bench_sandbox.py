@@ -19,11 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import requests
 from rich.console import Console
 from rich.table import Table
+
+from sandbox.poll import until
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -161,14 +164,16 @@ def decided_latency(database_url: str, event_id: int, accepted: int, wait_s: flo
     ``decided_at - requested_at``."""
     import psycopg
 
-    deadline = time.monotonic() + wait_s
+    rows: list[tuple] = []
     with psycopg.connect(database_url) as conn:
-        while True:
+        def decided() -> bool:
+            nonlocal rows
             rows = conn.execute("SELECT extract(epoch from decided_at) - requested_at, status FROM bookings "
                                 "WHERE event_id = %s", (event_id,)).fetchall()
-            if len(rows) >= accepted or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+            return len(rows) >= accepted
+
+        with suppress(TimeoutError):  # bounded: the figures say how many were decided
+            until(decided, timeout=wait_s, what=f"{accepted} decided bookings", interval=0.5)
     lats = sorted(float(r[0]) * 1000 for r in rows)
 
     def pct(p):

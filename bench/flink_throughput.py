@@ -16,6 +16,8 @@ import requests
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from sandbox.poll import until
+
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -30,14 +32,13 @@ def submit_to_running(sandbox_env: dict, env: dict) -> float:
     subprocess.run([str(BIN / "sandbox"), "flink", "cancel"], env=env, capture_output=True, check=True)
     started = time.perf_counter()
     subprocess.run([str(BIN / "sandbox"), "flink", "submit"], env=env, capture_output=True, check=True)
-    while _job_state(sandbox_env["FLINK_REST_URL"], "booking-analytics") != "RUNNING":
-        if time.perf_counter() - started > 120:
-            raise TimeoutError("the analytics job did not reach RUNNING in 120 s")
-        time.sleep(0.1)
+    until(lambda: _job_state(sandbox_env["FLINK_REST_URL"], "booking-analytics") == "RUNNING",
+          timeout=max(0.0, started + 120 - time.perf_counter()),  # 120 s from the submit
+          what="the analytics job RUNNING (120 s after the submit)", interval=0.1)
     return time.perf_counter() - started
 
 
-def _read_results(brokers: str, topic: str, until, timeout: float) -> list[dict]:
+def _read_results(brokers: str, topic: str, done, timeout: float) -> list[dict]:
     consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"bench-{uuid.uuid4().hex}",
                          "isolation.level": "read_committed", "enable.auto.commit": False,
                          "auto.offset.reset": "earliest"})
@@ -49,7 +50,7 @@ def _read_results(brokers: str, topic: str, until, timeout: float) -> list[dict]
             msg = consumer.poll(0.2)
             if msg is not None and not msg.error():
                 records.append({**json.loads(msg.value()), "_seen": time.perf_counter()})
-                if until(records):
+                if done(records):
                     return records
     finally:
         consumer.close()
@@ -96,8 +97,8 @@ def throughput(sandbox_env: dict, env: dict, bookings: int) -> dict:
     if not job_id:
         raise RuntimeError(f"bench job submission failed: {submit.stdout[-1500:]} {submit.stderr[-1500:]}")
     rest = sandbox_env["FLINK_REST_URL"]
-    while requests.get(f"{rest}/jobs/{job_id}", timeout=5).json()["state"] != "RUNNING":
-        time.sleep(0.1)
+    until(lambda: requests.get(f"{rest}/jobs/{job_id}", timeout=5).json()["state"] == "RUNNING", timeout=120,
+          what=f"bench job {job_id} RUNNING", interval=0.1)
     running_at = time.perf_counter()
     wanted = set(expected)
     try:

@@ -108,7 +108,7 @@ def install(executor: LambdaExecutor) -> None:
         self.save_logs(logs + payload)
         return payload, errored, logs
 
-    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]  # moto's, replaced
 
     sync_invoke = notifications._invoke_awslambda
 

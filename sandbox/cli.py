@@ -194,15 +194,20 @@ def env(fmt):
 def logs(component, follow, lines):
     """Show a component's log file (all components when none is named)."""
     sandbox = _sandbox()
-    files = []
+    files, texts = [], []
     if component == "lambda":
         files = [sandbox.state.log_file("lambda")]
     else:
-        names = sandbox.names(component)
-        for name in names:
-            files += sandbox.component(name).log_files()
+        for name in sandbox.names(component):
+            more_files, text = sandbox.logs(name, lines)
+            files += more_files
+            texts += [text] if text else []
     existing = [str(f) for f in files if f.exists()]
+    for text in texts:  # a container's logs live in the engine
+        click.echo(text)
     if not existing:
+        if texts:
+            return
         raise SandboxError(f"no logs yet for {component or 'any component'}", "run `sandbox up` first")
     command = ["tail", "-n", str(lines), *(["-F"] if follow else []), *existing]
     try:

@@ -21,10 +21,12 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
+from sandbox.poll import until
 from scenarios.lib import report as scenario_report
 from scenarios.lib.locks import domain_locks
 from scenarios.targets import get_target
@@ -162,10 +164,10 @@ def _wait_for_up(timeout: float = 900) -> None:
     if not flag:
         return
     t0 = time.monotonic()
-    while not os.path.exists(flag):
-        if time.monotonic() > t0 + timeout:
-            pytest.fail(f"the target was not up after {timeout:.0f}s")
-        time.sleep(0.1)
+    try:
+        until(lambda: os.path.exists(flag), timeout=timeout, what="the bring-up's flag file", interval=0.1)
+    except TimeoutError:
+        pytest.fail(f"the target was not up after {timeout:.0f}s")
     _UP_WAIT["s"] = round(time.monotonic() - t0, 1)
     outcome = Path(flag).read_text()
     if outcome != "ok":
@@ -292,11 +294,9 @@ def _first_fault_flag(request, folder: Path) -> tuple[Path | None, str]:
 
 
 def _wait_for_flag(flag: Path, run_id: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout  # bounded: a fault that errored before its locks
-    while time.monotonic() < deadline:
-        if flag.exists() and flag.read_text() == run_id:
-            return
-        time.sleep(0.05)
+    with suppress(TimeoutError):  # bounded: a fault that errored before its locks
+        until(lambda: flag.exists() and flag.read_text() == run_id, timeout=timeout, what="the first fault's flag",
+              interval=0.05)
 
 
 @pytest.fixture

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 
 import pytest
 
+from sandbox.poll import until
 from scenarios.lib import analytics as A
 from scenarios.lib.clients import AnalyticsReader
 
@@ -44,16 +46,18 @@ def test_window_totals_are_exact_for_known_timestamps(api, kafka, new_event, uid
 
     last_end = max(k[1] for k in expected)
     want = (last_end, *expected[(eid, last_end)])
-    seen = None
-    deadline = time.monotonic() + 20  # each gateway worker starts its own consumer on first call
-    while time.monotonic() < deadline:
+    seen = ui = None
+
+    def shown() -> bool:
+        nonlocal seen, ui
         ui = api.get(f"/api/analytics?event_id={eid}")
         assert ui.status_code == 200
         events = [e for e in ui.json()["events"] if e["event_id"] == eid]
         if events:
             latest = events[0]["latest"]
             seen = (latest["window_end"], latest["total_tickets"], latest["booking_count"])
-            if seen == want:
-                break
-        time.sleep(0.5)
+        return seen == want
+
+    with suppress(TimeoutError):  # each gateway worker starts its own consumer on first call
+        until(shown, timeout=20, what=f"window {want} in /api/analytics", interval=0.5)
     assert seen == want, ui.json().get("consumer")

@@ -7,8 +7,11 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 
 import pytest
+
+from sandbox.poll import until
 
 pytestmark = pytest.mark.validated("sandbox")
 
@@ -139,13 +142,15 @@ def test_upload_runs_lambda_and_a_pdf_ticket_appears(api, endpoints, new_event, 
     assert up.status_code == 201, up.text
     assert up.json()["verified"] is True and up.json()["upload_key"].startswith(f"uploads/{attempt.booking_id}/")
 
-    deadline = time.monotonic() + 40
     ticket = None
-    while time.monotonic() < deadline:
+
+    def issued() -> bool:
+        nonlocal ticket
         ticket = api.get(f"/api/tickets/{attempt.booking_id}")
-        if ticket.status_code == 200:
-            break
-        time.sleep(0.5)
+        return ticket.status_code == 200
+
+    with suppress(TimeoutError):  # the assertion shows the last answer
+        until(issued, timeout=40, what=f"the ticket of {attempt.booking_id}", interval=0.5)
     assert ticket is not None and ticket.status_code == 200, ticket.text if ticket is not None else None
     assert ticket.content.startswith(b"%PDF")
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(ticket.content)).pages)

@@ -1,9 +1,10 @@
-"""Component registry: name -> factory, per runtime, in start tiers.
+"""Component registry: name -> factory, per runtime, listed in start order.
 
-Tier 0 are the emulated cloud pieces, tier 1 one-shot tasks that need them (the Terraform apply),
-tier 2 the gateway and the Flink analytics job, tier 3 the ticket-booking services rendered from
-the GitOps overlay. `up` starts tier by tier, in parallel within a
-tier. Imports are lazy so that `sandbox env` does not pay for clients it does not use.
+The emulated cloud pieces, the one-shot tasks that need them (the Terraform apply), the apps the
+services stand on (gateway, the Flink analytics job), then the ticket-booking services: one per
+Deployment of the rendered GitOps overlay, the single list of workloads for every runtime. Each
+class declares its own `kind` (base.Kind); the orchestrator starts a kind once what it needs is up.
+Imports are lazy so that `sandbox env` does not pay for clients it does not use.
 """
 
 from __future__ import annotations
@@ -13,41 +14,36 @@ from importlib import import_module
 
 from sandbox.errors import SandboxError
 
-NATIVE_INFRA = {
-    "aws": "sandbox.components.aws:Aws",
-    "kafka": "sandbox.components.kafka:Kafka",
-    "postgres": "sandbox.components.postgres:Postgres",
-    "gcs": "sandbox.components.gcs:Gcs",
-    "flink": "sandbox.components.flink:Flink",
+REGISTRY: dict[str, dict[str, str]] = {
+    "native": {
+        "aws": "sandbox.components.aws:Aws",
+        "kafka": "sandbox.components.kafka:Kafka",
+        "postgres": "sandbox.components.postgres:Postgres",
+        "gcs": "sandbox.components.gcs:Gcs",
+        "flink": "sandbox.components.flink:Flink",
+        "terraform": "sandbox.components.terraform:Terraform",
+        # the gateway (Services in front of replicas) listens before the services start, since
+        # they reach each other through it
+        "gateway": "sandbox.components.gateway:Gateway",
+        "analytics": "sandbox.components.analytics:Analytics",
+    },
+    # the same pieces as containers (sandbox/components/docker), the same Terraform task against
+    # the AWS container; the services reach each other by network alias, so no gateway
+    "docker": {
+        "aws": "sandbox.components.docker.aws:Aws",
+        "kafka": "sandbox.components.docker.kafka:Kafka",
+        "postgres": "sandbox.components.docker.postgres:Postgres",
+        "gcs": "sandbox.components.docker.gcs:Gcs",
+        "flink": "sandbox.components.docker.flink:Flink",
+        "terraform": "sandbox.components.docker.terraform:Terraform",
+        "analytics": "sandbox.components.docker.analytics:Analytics",
+    },
 }
-NATIVE_TASKS: dict[str, str] = {
-    "terraform": "sandbox.components.terraform:Terraform",
+# how each runtime runs a Deployment of the overlay
+SERVICE_CLASS = {
+    "native": "sandbox.components.service:Service",
+    "docker": "sandbox.components.docker.service:Service",
 }
-# tier 2: the gateway (Services in front of replicas) must listen before the services start,
-# since they reach each other through it; the Flink job needs only tier 0
-NATIVE_APPS: dict[str, str] = {
-    "gateway": "sandbox.components.gateway:Gateway",
-    "analytics": "sandbox.components.analytics:Analytics",
-}
-
-# the docker runtime: same components as containers (sandbox/components/docker), the same
-# Terraform task against the AWS container, the analytics job; the services are the overlay's too
-DOCKER_INFRA = {
-    "aws": "sandbox.components.docker.aws:Aws",
-    "kafka": "sandbox.components.docker.kafka:Kafka",
-    "postgres": "sandbox.components.docker.postgres:Postgres",
-    "gcs": "sandbox.components.docker.gcs:Gcs",
-    "flink": "sandbox.components.docker.flink:Flink",
-}
-
-DOCKER_TASKS = {
-    "terraform": "sandbox.components.docker.terraform:Terraform",
-}
-DOCKER_APPS = {
-    "analytics": "sandbox.components.docker.analytics:Analytics",
-}
-
-RUNTIMES = {"native": (NATIVE_INFRA, NATIVE_TASKS, NATIVE_APPS), "docker": (DOCKER_INFRA, DOCKER_TASKS, DOCKER_APPS)}
 
 
 def overlay_workloads():
@@ -59,17 +55,14 @@ def overlay_workloads():
 
 
 @lru_cache(maxsize=4)
-def _registry(runtime: str) -> dict[str, tuple[int, object]]:
+def _registry(runtime: str) -> dict[str, object]:
     """Built once per process: rendering the overlay hashes every file under gitops/."""
     try:
-        infra, tasks, apps = RUNTIMES[runtime]
+        entries: dict[str, object] = dict(REGISTRY[runtime])
     except KeyError:
-        raise SandboxError(f"unknown runtime {runtime!r}", f"choose from {', '.join(RUNTIMES)}") from None
-    entries: dict[str, tuple[int, object]] = {name: (0, path) for name, path in infra.items()}
-    entries.update({name: (1, path) for name, path in tasks.items()})
-    entries.update({name: (2, path) for name, path in apps.items()})
+        raise SandboxError(f"unknown runtime {runtime!r}", f"choose from {', '.join(REGISTRY)}") from None
     for slot, workload in enumerate(overlay_workloads()):
-        entries[workload.name] = (3, ("docker", workload.name) if runtime == "docker" else (workload, slot))
+        entries[workload.name] = (workload, slot)
     return entries
 
 
@@ -77,8 +70,19 @@ def component_names(runtime: str = "native") -> list[str]:
     return list(_registry(runtime))
 
 
+def kind(name: str, runtime: str = "native"):
+    """The component's `Kind` (its class's; importing the class, not its clients)."""
+    factory = load(name, runtime)
+    return getattr(factory, "func", factory).kind
+
+
 def tier(name: str, runtime: str = "native") -> int:
-    return _registry(runtime)[name][0]
+    return kind(name, runtime).tier
+
+
+def names_of(wanted, runtime: str = "native") -> list[str]:
+    """The names of one `Kind` (e.g. Kind.INFRA: what the docker tests start on their own)."""
+    return [n for n in component_names(runtime) if kind(n, runtime) is wanted]
 
 
 def select(names: str | None, runtime: str = "native") -> list[str]:
@@ -93,16 +97,15 @@ def select(names: str | None, runtime: str = "native") -> list[str]:
     return [n for n in valid if n in chosen]
 
 
-def load(name: str, runtime: str = "native"):
-    """A factory taking (settings, state) and returning the component."""
-    _, target = _registry(runtime)[name]
-    if isinstance(target, tuple) and target[0] == "docker":
-        from sandbox.components.docker.service import service
-
-        return service(target[1])
-    if not isinstance(target, str):
-        from sandbox.components.service import Service
-
-        return partial(Service, *target)
+def _class(target: str):
     module_name, _, class_name = target.partition(":")
     return getattr(import_module(module_name), class_name)
+
+
+def load(name: str, runtime: str = "native"):
+    """A factory taking (settings, state, endpoints=None) and returning the component."""
+    target = _registry(runtime)[name]
+    if isinstance(target, tuple):  # a Deployment: (workload, slot among the workloads)
+        return partial(_class(SERVICE_CLASS[runtime]), *target)
+    assert isinstance(target, str)
+    return _class(target)

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.components.base import Component, ProcessSpec
+from sandbox.components.base import Component, Kind, ProcessSpec
 from sandbox.components.flink import Flink, flink_home
 from sandbox.errors import SandboxError
 from sandbox.health import Health
@@ -27,6 +27,7 @@ HEARTBEAT = PROJECT_ROOT / "flink" / "heartbeat.py"
 
 class Analytics(Component):
     name = "analytics"
+    kind = Kind.APP
     health_after_setup = True  # healthy means the job runs, which needs the submission first
     needs = ("kafka", "flink")  # not the Terraform apply: the submission overlaps it
     needed_by_later_tiers = False  # the services only read the job's output topic

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from sandbox.components.base import Component, ProcessSpec
-from sandbox.health import Health
+from sandbox.health import ClientProbe, Health
 from sandbox.poll import NOT_YET
 
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -30,10 +30,11 @@ class Aws(Component):
                    "--lambda-work-dir", str(self.data_dir / "lambda")]
         return [ProcessSpec("moto", command, env={**self.env(), "MOTO_PORT": str(self.port)})]
 
-    def probe_errors(self):
+    def probe(self) -> ClientProbe:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        return (*NOT_YET, BotoCoreError, ClientError)  # connection errors; a 5xx while moto boots
+        # connection errors; a 5xx while moto boots
+        return ClientProbe(self.health, not_yet=(*NOT_YET, BotoCoreError, ClientError))
 
     def health(self) -> Health:
         import boto3

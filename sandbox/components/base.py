@@ -1,7 +1,10 @@
-"""The component interface every emulated piece implements, whatever its runtime.
+"""What a component is, whatever runs it: the spec half of the spec/runtime split.
 
-A component declares its processes; the orchestrator spawns the missing ones, records them, waits
-for `health()` through the component's real client, then runs `after_start()` once.
+A component declares its kind, what it needs, its ports, its processes, its readiness probe (as
+data, sandbox/health.py) and its endpoint env; a runtime (sandbox/runtimes) realises it: the native
+one spawns its processes, the docker one its containers, the task one runs it once. The
+orchestrator picks the runtime from the kind and passes in the endpoints of the others
+(sandbox/endpoints.py), so no component imports the orchestrator.
 """
 
 from __future__ import annotations
@@ -10,13 +13,27 @@ import shutil
 import signal
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
+from sandbox.endpoints import Endpoints
 from sandbox.errors import SandboxError
-from sandbox.health import Health
-from sandbox.poll import NOT_YET
+from sandbox.health import ClientProbe, Health, Probe
 from sandbox.settings import Settings
 from sandbox.state import StateDir
+
+
+class Kind(Enum):
+    """What a component is; the order is the start order (a kind starts after the ones above)."""
+
+    INFRA = "infra"  # an emulated cloud piece: broker, database, object store, Flink cluster
+    TASK = "task"  # one-shot, done again only when its check fails (the Terraform apply)
+    APP = "app"  # long-running helpers the services stand on (gateway, the analytics job)
+    SERVICE = "service"  # a Deployment of the GitOps overlay: replicated, restarted on crash
+
+    @property
+    def tier(self) -> int:
+        return list(Kind).index(self)
 
 
 @dataclass
@@ -32,6 +49,7 @@ class Component(ABC):
     """Start, health, endpoint env, logs, stop: the same for every runtime."""
 
     name: str = ""
+    kind: Kind = Kind.INFRA
     stop_signal: int = signal.SIGTERM
     health_after_setup: bool = False  # health() can pass only once after_start() has run
     # warm `up`/`status` may use the monitor's recent result (for clients that are slow to import);
@@ -43,9 +61,11 @@ class Component(ABC):
     port_name: str = ""  # key in Settings.ports of the main (advertised) port
     extra_port_names: tuple[str, ...] = ()
 
-    def __init__(self, settings: Settings, state: StateDir):
+    def __init__(self, settings: Settings, state: StateDir, endpoints: Endpoints | None = None):
         self.settings = settings
         self.state = state
+        # the other components' endpoint env, computed once per command by the orchestrator
+        self.endpoints = endpoints or Endpoints(settings, state)
 
     @property
     def port(self) -> int:
@@ -77,9 +97,9 @@ class Component(ABC):
     def prepare(self) -> None:
         """Create config and data directories before the processes start (idempotent)."""
 
-    @abstractmethod
     def processes(self) -> list[ProcessSpec]:
-        """The processes that make up the running component."""
+        """The host processes of the running component (native runtime); none for a task."""
+        return []
 
     @abstractmethod
     def health(self) -> Health:
@@ -97,10 +117,15 @@ class Component(ABC):
         as a Deployment does on a new pod template). None: never rolled out (infrastructure)."""
         return None
 
-    def probe_errors(self) -> tuple[type[BaseException], ...]:
-        """The exceptions of `health()` that mean "not ready yet" while it starts (its client's
-        connection errors); `wait_for` raises any other at once. Classes are imported here, lazily."""
-        return NOT_YET
+    def probe(self) -> Probe:
+        """How a runtime asks whether it is ready, as data. By default a call of `health()` through
+        the real client where only OSError (refused/reset connections, timeouts) means "not yet";
+        a component whose client raises its own connection errors lists them (imported lazily)."""
+        return ClientProbe(self.health)
+
+    def set_replicas(self, count: int) -> None:
+        """A service's replica count (the HPA's decision); only services have replicas."""
+        raise SandboxError(f"{self.name} has no replicas to scale", "scale a service (`sandbox status` lists them)")
 
     def process_health(self, role: str) -> Health:
         """Health of one process (a rollout waits for each replacement); the whole component's
@@ -109,7 +134,11 @@ class Component(ABC):
 
     @abstractmethod
     def env(self) -> dict[str, str]:
-        """Endpoint env vars with the names the real clouds use."""
+        """Endpoint env vars with the names the real clouds use, as the host reaches them."""
+
+    def network_env(self) -> dict[str, str]:
+        """Endpoint env as containers on the sandbox network reach it (docker runtime)."""
+        return {}
 
     def log_files(self) -> list[Path]:
         return [self.log_file]

@@ -15,20 +15,21 @@ import shutil
 import socket
 import time
 
-from sandbox.components.base import Component, ProcessSpec
+from sandbox.components.base import Component, Kind, ProcessSpec
 from sandbox.errors import SandboxError
 from sandbox.health import Health
 
 
 class Gateway(Component):
     name = "gateway"
+    kind = Kind.APP
 
     def services(self):
         from sandbox import components
 
-        return [components.load(n, self.settings.runtime)(self.settings, self.state)
-                for n in components.component_names(self.settings.runtime)
-                if components.tier(n, self.settings.runtime) == 3]
+        runtime = self.settings.runtime
+        return [components.load(n, runtime)(self.settings, self.state, self.endpoints)
+                for n in components.names_of(Kind.SERVICE, runtime)]
 
     @property
     def ports(self) -> dict[str, int]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from sandbox.components.base import Component, ProcessSpec
-from sandbox.health import Health
+from sandbox.health import ClientProbe, Health
 from sandbox.poll import NOT_YET
 
 
@@ -37,10 +37,11 @@ class Gcs(Component):
         return storage.Client(project=self.settings.gcs.project, credentials=AnonymousCredentials(),
                               client_options={"api_endpoint": self.endpoint})
 
-    def probe_errors(self):
+    def probe(self) -> ClientProbe:
         from google.api_core.exceptions import GoogleAPIError
 
-        return (*NOT_YET, GoogleAPIError)  # the emulator answering 5xx or retries exhausted while it boots
+        # the emulator answering 5xx or retries exhausted while it boots
+        return ClientProbe(self.health, not_yet=(*NOT_YET, GoogleAPIError))
 
     def health(self) -> Health:
         buckets = [b.name for b in self._client().list_buckets(timeout=2)]

@@ -7,7 +7,7 @@ import uuid
 
 from sandbox.components.base import Component, ProcessSpec, require_binary
 from sandbox.errors import SandboxError
-from sandbox.health import Health
+from sandbox.health import ClientProbe, Health
 from sandbox.maven import resolve_jars
 from sandbox.poll import NOT_YET
 
@@ -28,7 +28,7 @@ class Kafka(Component):
     name = "kafka"
     port_name = "kafka"
     cached_health = True  # its SDK takes ~0.3-0.7 s to import
-    extra_port_names = ("kafka_controller",)
+    extra_port_names: tuple[str, ...] = ("kafka_controller",)
 
     def check_prerequisites(self) -> None:
         require_binary("java", "apt-get install -y openjdk-17-jre-headless")
@@ -102,10 +102,11 @@ class Kafka(Component):
                    str(self.conf_dir / "server.properties")]
         return [ProcessSpec("broker", command)]
 
-    def probe_errors(self):
+    def probe(self) -> ClientProbe:
         from confluent_kafka import KafkaException
 
-        return (*NOT_YET, KafkaException, BufferError)  # broker not up / not yet leader; a full queue
+        # broker not up / not yet leader; a full queue
+        return ClientProbe(self.health, not_yet=(*NOT_YET, KafkaException, BufferError))
 
     def health(self) -> Health:
         from confluent_kafka import Consumer, Producer, TopicPartition
@@ -125,6 +126,8 @@ class Kafka(Component):
         if not delivered or delivered[0][0] is not None:
             return Health(False, f"produce failed: {delivered[0][0] if delivered else 'timeout'}")
         offset = delivered[0][1].offset()
+        if offset is None:
+            return Health(False, "the health message got no offset")
         consumer = Consumer({**_client_config(self.bootstrap), "group.id": "sandbox-health",
                              "enable.auto.commit": False, "fetch.wait.max.ms": 10})
         try:

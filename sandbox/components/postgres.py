@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sandbox.components.base import Component, ProcessSpec
 from sandbox.errors import SandboxError
-from sandbox.health import Health
+from sandbox.health import ClientProbe, Health
 from sandbox.poll import NOT_YET
 from sandbox.process import as_user
 
@@ -96,10 +96,11 @@ class Postgres(Component):
     def _url(self, user: str, password: str, database: str) -> str:
         return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{self.port}/{database}"
 
-    def probe_errors(self):
+    def probe(self) -> ClientProbe:
         import psycopg
 
-        return (*NOT_YET, psycopg.OperationalError)  # refused, "the database system is starting up"
+        # refused, "the database system is starting up"
+        return ClientProbe(self.health, not_yet=(*NOT_YET, psycopg.OperationalError))
 
     def health(self) -> Health:
         import psycopg

@@ -16,9 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.components.base import Component, ProcessSpec
+from sandbox.components.base import Component, Kind, ProcessSpec
+from sandbox.components.gateway import Gateway
 from sandbox.errors import SandboxError
-from sandbox.health import Health
+from sandbox.health import Health, HttpProbe
 from sandbox.manifests import Workload, service_port, url_names
 from sandbox.settings import PROJECT_ROOT
 
@@ -30,13 +31,13 @@ NOT_RUNTIME_SUFFIXES = {".pyc", ".md"}
 
 
 class Service(Component):
-    restart_on_crash = True
+    kind = Kind.SERVICE
     # Granian stops gracefully on INT (and kills a stuck worker after 2 s); the consumer treats
     # INT like TERM: it stops after committing its batch
     stop_signal = signal.SIGINT
 
-    def __init__(self, workload: Workload, slot: int, settings, state):
-        super().__init__(settings, state)
+    def __init__(self, workload: Workload, slot: int, settings, state, endpoints=None):
+        super().__init__(settings, state, endpoints)
         self.workload = workload
         self.slot = slot  # index among the workloads: picks this service's block of replica ports
         self.name = workload.name
@@ -89,9 +90,7 @@ class Service(Component):
     # ------------------------------------------------------------ component protocol
     def _pod_env(self) -> dict[str, str]:
         """The env every replica gets; `_env` adds what is the replica's own."""
-        from sandbox.orchestrator import Sandbox
-
-        return {**self.workload.env, **Sandbox(self.settings).env(), "HOST": "127.0.0.1",
+        return {**self.workload.env, **self.endpoints.host, "HOST": "127.0.0.1",
                 "PYTHONPATH": f"{self.folder}:{SERVICES_DIR / 'common'}"}
 
     def _env(self, port: int) -> dict[str, str]:
@@ -126,10 +125,8 @@ class Service(Component):
         return [ProcessSpec(f"replica-{i}", command, env=self._env(self.replica_port(i)), cwd=self.folder)
                 for i in range(self.replicas())]
 
-    def _gateway(self):
-        from sandbox import components
-
-        return components.load("gateway", self.settings.runtime)(self.settings, self.state)
+    def _gateway(self) -> Gateway:
+        return Gateway(self.settings, self.state, self.endpoints)
 
     def after_start(self) -> None:
         gateway = self._gateway()
@@ -159,13 +156,15 @@ class Service(Component):
         ready = self._replica_ready(_replica_index(role))
         return Health(ready, f"{role} {'ready' if ready else 'not ready'}")
 
-    def _replica_ready(self, index: int) -> bool:
-        import requests
+    def readiness(self, index: int) -> HttpProbe:
+        """The Deployment's readinessProbe, against one replica."""
+        return HttpProbe(f"http://127.0.0.1:{self.replica_port(index)}{self.workload.readiness_path}")
 
+    def _replica_ready(self, index: int) -> bool:
+        probe = self.readiness(index)
         try:
-            url = f"http://127.0.0.1:{self.replica_port(index)}{self.workload.readiness_path}"
-            return requests.get(url, timeout=2).ok
-        except requests.RequestException:
+            return probe().ok
+        except probe.not_yet:
             return False
 
     def health(self) -> Health:

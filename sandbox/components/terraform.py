@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 
 from sandbox import lambda_package, process
-from sandbox.components.base import Component, ProcessSpec
+from sandbox.components.base import Component, Kind
 from sandbox.errors import SandboxError
 from sandbox.health import Health
 from sandbox.settings import PROJECT_ROOT
@@ -43,10 +43,8 @@ OUTPUT_ENV = {
 
 class Terraform(Component):
     name = "terraform"
+    kind = Kind.TASK
     needs = ("aws",)  # only the emulator: the apply runs while Kafka and Flink still boot
-
-    def processes(self) -> list[ProcessSpec]:
-        return []
 
     # ------------------------------------------------------------ paths and environment
     @property
@@ -112,10 +110,10 @@ class Terraform(Component):
 
     def run(self, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
         """terraform -chdir=terraform/aws <args> with the emulator's endpoints (what tflocal does)."""
-        reason = self.missing()
-        if reason:
-            raise SandboxError(reason)
-        command = [self.binary(), f"-chdir={AWS_ROOT}", *args]
+        reason, binary = self.missing(), self.binary()
+        if reason or binary is None:
+            raise SandboxError(reason or "no terraform binary (fix: make tools)")
+        command = [binary, f"-chdir={AWS_ROOT}", *args]
         result = subprocess.run(command, env=self.tf_env(), capture_output=capture, text=True)
         if capture:
             with open(self.log_file, "a") as log:
@@ -217,3 +215,7 @@ class Terraform(Component):
     def env(self) -> dict[str, str]:
         outputs = self.outputs()
         return {env: str(outputs[name]) for name, env in OUTPUT_ENV.items() if outputs.get(name) is not None}
+
+    def network_env(self) -> dict[str, str]:
+        """Outputs are names (tables, buckets, functions), the same wherever the reader runs."""
+        return self.env()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import requests
 
+from sandbox.poll import until
+
 RETRYABLE = {502, 503, 504}
 
 
@@ -86,13 +88,14 @@ class Api:
         return r.json() if r.status_code == 200 else None
 
     def wait_final(self, booking_id: str, deadline_s: float = 30) -> dict | None:
-        stop = time.monotonic() + deadline_s
-        while time.monotonic() < stop:
+        def final() -> dict | None:
             status = self.booking_status(booking_id)
-            if status and status.get("status") in ("confirmed", "rejected"):
-                return status
-            time.sleep(0.2)
-        return None
+            return status if status and status.get("status") in ("confirmed", "rejected") else None
+
+        try:
+            return until(final, timeout=deadline_s, what=f"booking {booking_id} decided", interval=0.2)
+        except TimeoutError:
+            return None
 
 
 class Db:

@@ -6,7 +6,9 @@ import json
 import threading
 import time
 import uuid
+from contextlib import suppress
 
+from sandbox.poll import until
 from scenarios.lib.checkers import QueueResult, check_queue, unseen
 from scenarios.lib.clients import Api, BookingAttempt
 
@@ -92,29 +94,34 @@ class UnseenSampler:
 
 def wait_dead(target, component: str, deadline_s: float = 15) -> dict:
     """Poll status until it reports ``component`` unhealthy; return the evidence."""
-    stop = time.monotonic() + deadline_s
-    snap = target.status()
-    while (snap.ok or snap.healthy(component)) and time.monotonic() < stop:
-        time.sleep(0.2)
+    snap = None
+
+    def dead() -> bool:
+        nonlocal snap
         snap = target.status()
+        return not (snap.ok or snap.healthy(component))
+
+    with suppress(TimeoutError):  # the evidence shows it still healthy
+        until(dead, timeout=deadline_s, what=f"{component} unhealthy in status", interval=0.2)
     return {"status_ok": snap.ok, "component_healthy": snap.healthy(component),
             "state": snap.rows.get(component, {}).get("state"), "health": snap.rows.get(component, {}).get("health")}
 
 
 def settle(db, event_id: int, accepted: set[str], deadline_s: float = 60) -> list[int]:
     """Poll `bookings` until every accepted id is recorded (bounded); the unseen count over time."""
+    import psycopg
+
     series: list[int] = []
-    stop = time.monotonic() + deadline_s
-    while True:
-        try:
-            observed = {r[0] for r in db.bookings_for_event(event_id)}
-            series.append(unseen(accepted, observed))
-            if series[-1] == 0 or time.monotonic() > stop:
-                return series
-        except Exception:  # database still coming back
-            if time.monotonic() > stop:
-                return series
-        time.sleep(0.5)
+
+    def recorded() -> bool:
+        observed = {r[0] for r in db.bookings_for_event(event_id)}
+        series.append(unseen(accepted, observed))
+        return series[-1] == 0
+
+    with suppress(TimeoutError):  # the series shows what was still unseen
+        until(recorded, timeout=deadline_s, what="every accepted booking in `bookings`", interval=0.5,
+              not_yet=(psycopg.OperationalError,))  # database still coming back
+    return series
 
 
 def status_messages(kafka, before: dict[int, int], event_id: int) -> list[dict]:
@@ -136,13 +143,17 @@ def final_check(db, kafka, stream: BookingStream, event_id: int, status_before: 
     series = series_during + settle(db, event_id, accepted)
     rows = db.bookings_for_event(event_id)
     # every recorded decision must reach `booking-status` (outbox relay, at-least-once): poll, bounded
-    stop = time.monotonic() + status_deadline_s
-    while True:
+    messages: list[dict] = []
+    unpublished: set[str] = set()
+
+    def published() -> bool:
+        nonlocal messages, unpublished
         messages = status_messages(kafka, status_before, event_id)
         unpublished = {r[0] for r in rows} - {m["booking_id"] for m in messages}
-        if not unpublished or time.monotonic() > stop:
-            break
-        time.sleep(1.0)
+        return not unpublished
+
+    with suppress(TimeoutError):  # the result counts what is still unpublished
+        until(published, timeout=status_deadline_s, what="every decision on `booking-status`", interval=1.0)
     capacity, available = db.event(event_id)
     result = check_queue(stream.as_checker_input(), rows, capacity, available, messages, series)
     result.details["status_unpublished"] = len(unpublished)

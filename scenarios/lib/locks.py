@@ -13,16 +13,16 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from sandbox.poll import until
+
 
 def _flock(fd: int, mode: int, deadline: float, what: str) -> None:
-    while True:
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not take {what} within the deadline") from None
-            time.sleep(0.05)
+    def taken() -> bool:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return True
+
+    until(taken, timeout=max(0.0, deadline - time.monotonic()), what=f"{what} taken", interval=0.05,
+          not_yet=(BlockingIOError,))
 
 
 class Held:

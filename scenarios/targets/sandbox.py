@@ -9,10 +9,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
+from sandbox.poll import until
 from scenarios.targets.base import StatusSnapshot, Target
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -112,15 +112,16 @@ class SandboxTarget(Target):
         self.last_heal_actions = {row["component"]: f"{row['action']} {row['seconds']:.1f}s"
                                   for row in report["components"] if row["action"] != "reused"}
 
-        def healed(snap: StatusSnapshot) -> bool:
+        snap: StatusSnapshot | None = None
+
+        def healed() -> bool:
+            nonlocal snap
+            snap = self.status()
             return snap.ok if components is None else all(snap.healthy(c) for c in components)
 
         # `up` returns once each component is healthy; a restarted Flink job may still be RESTARTING
-        deadline = time.monotonic() + 60
-        snap = self.status()
-        while not healed(snap) and time.monotonic() < deadline:
-            time.sleep(0.5)
-            snap = self.status()
+        with suppress(TimeoutError):  # the caller judges the last status
+            until(healed, timeout=60, what="a healed status", interval=0.5)
         return snap
 
     def stop_analytics_job(self) -> str:

@@ -4,7 +4,6 @@ another checkout +200), so nothing here touches a running sandbox. Skipped witho
 from __future__ import annotations
 
 import os
-from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -49,15 +48,16 @@ def docker_settings():
 def docker_components(docker_settings):
     """Every docker infra component whose image is present, started once and healthy; removed at the end
     with cleanup(owner), which must leave no container, network or volume."""
-    from sandbox.components.docker import DOCKER_INFRA, base
+    from sandbox import components
+    from sandbox.components.base import Kind
+    from sandbox.components.docker import base
     from sandbox.state import StateDir
 
     state = StateDir(docker_settings.state_dir)
     state.ensure()
     comps = {}
-    for name, target in DOCKER_INFRA.items():
-        module, _, cls = target.partition(":")
-        comps[name] = getattr(import_module(module), cls)(docker_settings, state)
+    for name in components.names_of(Kind.INFRA, "docker"):
+        comps[name] = components.load(name, "docker")(docker_settings, state)
     owner = base.owner_of(state)
     base.cleanup(owner)  # leftovers of an interrupted run
     startable = {n: c for n, c in comps.items() if base.image_present(c.image)}

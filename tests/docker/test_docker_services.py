@@ -4,12 +4,13 @@ containers by name; the test drives them from the host through their published p
 
 from __future__ import annotations
 
-import time
 import uuid
+from contextlib import suppress
 
 import pytest
 import requests
 
+from sandbox.poll import until
 from tests.docker.conftest import need
 
 BOOKING_PATH = ("event-catalog", "booking-service", "booking-consumer")
@@ -52,11 +53,14 @@ def test_browse_book_confirmed_through_containers(services):
                              headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
     assert response.status_code == 202, response.text
     booking_id = response.json()["booking_id"]
-    deadline, status = time.monotonic() + 60, None
-    while time.monotonic() < deadline:
+    status = None
+
+    def decided() -> bool:
+        nonlocal status
         status = requests.get(f"{booking}/bookings/{booking_id}", timeout=5).json()
-        if status.get("status") in ("confirmed", "rejected"):
-            break
-        time.sleep(0.5)
+        return status.get("status") in ("confirmed", "rejected")
+
+    with suppress(TimeoutError):  # the assertion shows the last status
+        until(decided, timeout=60, what=f"booking {booking_id} decided", interval=0.5)
     assert status and status["status"] == "confirmed", status
     assert requests.get(f"{catalog}/events/{event['id']}", timeout=5).json()["tickets_available"] == 3

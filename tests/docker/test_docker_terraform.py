@@ -5,14 +5,14 @@ Skipped when the CLI or its provider mirror is missing (as the native task is)."
 
 from __future__ import annotations
 
-import time
 import uuid
+from contextlib import suppress
 
 import pytest
 import requests
 
 from sandbox.health import Health
-from sandbox.poll import wait_for
+from sandbox.poll import until, wait_for
 from tests.docker.conftest import need
 
 
@@ -53,12 +53,10 @@ def test_upload_runs_the_lambda_inside_the_emulator_container_with_its_log_on_th
     booking = f"dk{uuid.uuid4().hex[:8]}"
     s3.put_object(Bucket=env["RAW_DATA_BUCKET"], Key=f"uploads/{booking}.json", Body=b"{}",
                   Metadata={"booking-id": booking, "event-name": "Docker Night"})
-    key, deadline = f"tickets/{booking}.pdf", time.monotonic() + 90
-    while time.monotonic() < deadline:
-        found = s3.list_objects_v2(Bucket=env["RAW_DATA_BUCKET"], Prefix=key).get("KeyCount")
-        if found:
-            break
-        time.sleep(1)
+    key, found = f"tickets/{booking}.pdf", None
+    with suppress(TimeoutError):  # the assertion shows the emulator's log
+        found = until(lambda: s3.list_objects_v2(Bucket=env["RAW_DATA_BUCKET"], Prefix=key).get("KeyCount"),
+                      timeout=90, what=key, interval=1)
     assert found, f"no {key}: {docker_components['components']['aws'].logs_text(30)}"
     assert s3.get_object(Bucket=env["RAW_DATA_BUCKET"], Key=key)["Body"].read().startswith(b"%PDF")
     aws = docker_components["components"]["aws"]
@@ -91,15 +89,16 @@ def test_user_service_and_frontend_containers(applied, docker_components):
         assert created.status_code == 201, created.text
         user_id = created.json()["user_id"]
         assert requests.get(f"{users.url}/users/{user_id}", timeout=10).json()["name"] == "Docker Ada"
-        deadline, got = time.monotonic() + 60, None
-        while time.monotonic() < deadline:
-            try:
-                got = requests.get(f"{frontend.url}/api/users/{user_id}", timeout=5)
-                if got.status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
+        got = None
+
+        def proxied() -> bool:
+            nonlocal got
+            got = requests.get(f"{frontend.url}/api/users/{user_id}", timeout=5)
+            return got.status_code == 200
+
+        with suppress(TimeoutError):  # the assertion shows the frontend's log
+            until(proxied, timeout=60, what=f"user {user_id} through the frontend", interval=0.5,
+                  not_yet=(requests.ConnectionError,))
         assert got is not None and got.status_code == 200 and got.json()["name"] == "Docker Ada", frontend.logs_text(10)
     finally:
         for comp in (users, frontend):

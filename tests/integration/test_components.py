@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 import zipfile
 
 import boto3
 import psutil
 import requests
+
+from sandbox.poll import until
 
 
 def _aws(service, env):
@@ -93,12 +94,8 @@ def _lambda_flow(sandbox_env) -> str:
         {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"],
          "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}}}]})
     s3.put_object(Bucket=bucket, Key=f"uploads/notified {suffix}.txt", Body=b"xyz")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"processed/notified {suffix}.txt").get("KeyCount", 0)
-        if listed:
-            break
-        time.sleep(0.2)
+    until(lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"processed/notified {suffix}.txt").get("KeyCount", 0),
+          timeout=20, what=f"processed/notified {suffix}.txt", interval=0.2)
     assert s3.get_object(Bucket=bucket, Key=f"processed/notified {suffix}.txt")["Body"].read() == f"XYZ-{suffix}".encode()
     return suffix
 

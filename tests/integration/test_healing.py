@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import requests
 
 from sandbox.orchestrator import Sandbox
+from sandbox.poll import until
 from sandbox.settings import settings
 from tests.integration.conftest import sandbox_cli, status_json
 
@@ -54,13 +55,12 @@ def test_killed_taskmanager_restarts_without_touching_the_jobmanager(sandbox_env
 def test_crashed_service_is_restarted_by_the_monitor(sandbox_env):
     before = _pids()["booking-service"]
     os.killpg(before[0], signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def restarted() -> bool:
         row = {r["component"]: r for r in status_json()}["booking-service"]
-        if row["healthy"] and row["pids"] != before:
-            break
-        time.sleep(0.5)
-    assert row["healthy"] and row["pids"] != before
+        return row["healthy"] and row["pids"] != before
+
+    until(restarted, timeout=30, what="booking-service restarted and healthy", interval=0.5)
     assert requests.get(f"{sandbox_env['BOOKING_SERVICE_URL']}/health", timeout=5).ok
 
 
@@ -97,10 +97,8 @@ def test_scale_down_under_load_answers_every_request(sandbox_env):
     sandbox = Sandbox(settings())
     with bookings_flowing(sandbox_env, "scale-test") as statuses:
         for replicas in (4, 2, 4, 2):
-            deadline = time.monotonic() + 30
-            while not sandbox.scale("frontend", replicas):  # False while the monitor holds the lock
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+            until(lambda n=replicas: sandbox.scale("frontend", n),  # False while the monitor holds the lock
+                  timeout=30, what=f"frontend scaled to {replicas}", interval=0.2)
             time.sleep(1)
     assert len(statuses) > 50
     assert set(statuses) == {202}, {s: statuses.count(s) for s in set(statuses)}

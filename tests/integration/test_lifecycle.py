@@ -6,12 +6,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
+from contextlib import suppress
 
 import psutil
 import pytest
 
 from sandbox import process
+from sandbox.poll import until
 from tests.integration.conftest import BIN, PROJECT, sandbox_cli
 
 
@@ -38,9 +39,8 @@ def test_kill_9_of_up_does_not_confuse_the_next_up_and_down_leaves_nothing(priva
     env, owner = private
     crashed = subprocess.Popen([str(BIN / "sandbox"), "up", "--only", "aws,postgres,gcs"], cwd=PROJECT,
                                env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(process.owned_processes(owner)) < 3:
-        time.sleep(0.1)
+    with suppress(TimeoutError):  # bounded: killed whatever it has started by then
+        until(lambda: len(process.owned_processes(owner)) >= 3, timeout=30, what="3 owned processes", interval=0.1)
     crashed.send_signal(signal.SIGKILL)
     crashed.wait()
 

@@ -53,5 +53,5 @@ def test_every_component_lists_its_clients_not_yet_exceptions(runtime, tmp_path)
     settings = load_settings(state_dir=tmp_path / "state")
     state = StateDir(settings.state_dir)
     for name in components.component_names(runtime):
-        errors = components.load(name, runtime)(settings, state).probe_errors()
+        errors = components.load(name, runtime)(settings, state).probe().not_yet
         assert OSError in errors and all(issubclass(e, BaseException) for e in errors), name

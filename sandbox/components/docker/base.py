@@ -4,8 +4,9 @@ A `ContainerComponent` is mixed in front of the native component class, so healt
 set-up (`after_start`) and endpoint env are the native ones, run through the same real clients
 against the container's published port (`class Kafka(ContainerComponent, native.Kafka)`).
 
-What the orchestrator calls: `preflight()`, `start()`, `running()`, `stop()`, `container_ids()`,
-`rss()`, `logs_text(lines)`; module-level `cleanup(owner)` removes everything a state dir owns.
+What the docker runtime (sandbox/runtimes/docker.py) calls: `preflight()`, `start()`, `running()`,
+`wait_healthy()`, `stop()`, `container_state()`, `container_ids()`, `rss()`, `logs_text(lines)`;
+module-level `cleanup(owner)` removes everything a state dir owns.
 
 - Containers live on the user-defined network `sandbox-<hash of the state dir>`; each has the
   network alias of its role (`kafka`, `postgres`, `flink-jobmanager` ...) so the service containers
@@ -24,7 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.components.base import ProcessSpec
+from sandbox.components.base import Component
 from sandbox.errors import SandboxError
 from sandbox.health import Health
 from sandbox.poll import ProcessExited, wait_for
@@ -125,19 +126,15 @@ def resolve_image(key: str, settings, present=image_present) -> str:
 
 
 # ------------------------------------------------------------------ the component base
-class ContainerComponent:
-    """Mixin placed before a native component class: containers instead of processes."""
+class ContainerComponent(Component):
+    """Placed before a native component class (`class Kafka(ContainerComponent, native.Kafka)`):
+    containers instead of processes, the native class's probe, set-up and env."""
 
     image_key: str = ""
-    is_container = True
 
     # -- to implement per component
     def container_specs(self) -> list[ContainerSpec]:
         raise NotImplementedError
-
-    def network_env(self) -> dict[str, str]:
-        """Endpoint env for other containers on the sandbox network (aliases, container ports)."""
-        return {}
 
     # -- the contract
     @property
@@ -151,9 +148,6 @@ class ContainerComponent:
     @property
     def image(self) -> str:
         return resolve_image(self.image_key or self.name, self.settings)
-
-    def processes(self) -> list[ProcessSpec]:
-        return []  # no host processes: see container_specs()
 
     def labels(self, role: str) -> dict[str, str]:
         return {OWNER_LABEL: self.owner, COMPONENT_LABEL: self.name, ROLE_LABEL: role}
@@ -269,9 +263,9 @@ class ContainerComponent:
             if exited:
 
                 raise ProcessExited(f"container {', '.join(exited)} exited")
-            return Health(True, "containers started") if self.health_after_setup else self.health()
+            return Health(True, "containers started") if self.health_after_setup else self.probe()()
 
-        health = wait_for(check, timeout=timeout, interval=0.3, not_yet=self.probe_errors())
+        health = wait_for(check, timeout=timeout, interval=0.3, not_yet=self.probe().not_yet)
         if health.ok:
             try:
                 self.after_start()
@@ -279,7 +273,7 @@ class ContainerComponent:
                 self.stop()  # nothing half-started: a failed set-up (job submission...) removes them
                 raise
             if self.health_after_setup:
-                health = wait_for(self.health, timeout=timeout, not_yet=self.probe_errors())
+                health = wait_for(self.probe(), timeout=timeout, not_yet=self.probe().not_yet)
         if not health.ok:
             logs = self.logs_text(20)
             self.stop()

@@ -8,18 +8,18 @@ initContainers) run first, each in a one-off container. Health: its `/ready` end
 
 from __future__ import annotations
 
-from importlib import import_module
-
-from sandbox.components.base import Component
+from sandbox.components.base import Component, Kind
 from sandbox.components.docker.base import ContainerComponent, ContainerSpec, _remove, client, docker_settings
 from sandbox.errors import SandboxError
-from sandbox.health import Health
+from sandbox.health import Health, HttpProbe
 from sandbox.manifests import Workload, service_port, url_names
 
 
 class Service(ContainerComponent, Component):
-    def __init__(self, workload: Workload, settings, state):
-        super().__init__(settings, state)
+    kind = Kind.SERVICE
+
+    def __init__(self, workload: Workload, slot: int, settings, state, endpoints=None):
+        super().__init__(settings, state, endpoints)
         self.workload = workload
         self.name = workload.name
         self.port_name = workload.name.replace("-", "_")  # key of Settings.ports
@@ -37,11 +37,12 @@ class Service(ContainerComponent, Component):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def health(self) -> Health:
-        import requests
+    def probe(self) -> HttpProbe:
+        """The Deployment's readinessProbe, through the published port."""
+        return HttpProbe(f"{self.url}{self.workload.readiness_path}")
 
-        response = requests.get(f"{self.url}/ready", timeout=2)
-        return Health(response.ok, f"/ready {response.status_code}")
+    def health(self) -> Health:
+        return self.probe()()
 
     def env(self) -> dict[str, str]:
         """<NAME>_URL and the names the other services read (EVENT_SERVICE_URL), as natively."""
@@ -52,22 +53,8 @@ class Service(ContainerComponent, Component):
         return docker_settings(self.settings)["images"].get(self.name) or f"sandbox-local/{self.name}:dev"
 
     def _container_env(self) -> dict[str, str]:
-        from sandbox.components import DOCKER_INFRA, overlay_workloads
-
-        env: dict[str, str] = {}
-        try:  # Terraform outputs (table, bucket and function names), if a Terraform apply ran
-            from sandbox.components.terraform import Terraform
-
-            env.update(Terraform(self.settings, self.state).env())
-        except Exception:
-            pass
-        for target in DOCKER_INFRA.values():
-            module, _, cls = target.partition(":")
-            env.update(getattr(import_module(module), cls)(self.settings, self.state).network_env())
-        for workload in overlay_workloads():
-            port = service_port(workload, self.settings.ports)
-            env.update({name: f"http://{workload.name}:{port}" for name in url_names(workload)})
-        return {**env, "PORT": str(self.port), "HOST": "0.0.0.0"}
+        """Every component's endpoints as seen on the sandbox network, Terraform's outputs included."""
+        return {**self.endpoints.network, "PORT": str(self.port), "HOST": "0.0.0.0"}
 
     def prepare(self) -> None:
         """Run the Deployment's initContainers (idempotent schema steps), each in a one-off
@@ -94,11 +81,3 @@ class Service(ContainerComponent, Component):
     def network_env(self) -> dict[str, str]:
         return {name: f"http://{self.name}:{self.port}" for name in url_names(self.workload)}
 
-
-def service(name: str):
-    """A factory (settings, state) -> Service for the Deployment called `name` in the overlay."""
-    from functools import partial
-
-    from sandbox.components import overlay_workloads
-
-    return partial(Service, next(w for w in overlay_workloads() if w.name == name))

@@ -1,0 +1,53 @@
+"""Every component's endpoint env, gathered once per command and handed to the components.
+
+A service's pods get the endpoints of everything else (as `sandbox env` prints them); in the docker
+runtime its containers get them as seen on the sandbox network. The orchestrator makes one
+`Endpoints` and passes it to each component it builds, so no component builds the whole sandbox
+to learn an address. `refresh()` forgets them once a task (the Terraform apply) changed outputs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sandbox import components
+
+if TYPE_CHECKING:
+    from sandbox.settings import Settings
+    from sandbox.state import StateDir
+
+
+class Endpoints:
+    def __init__(self, settings: Settings, state: StateDir):
+        self.settings = settings
+        self.state = state
+        self._host: dict[str, str] | None = None
+        self._network: dict[str, str] | None = None
+
+    def _components(self) -> list:
+        runtime = self.settings.runtime
+        return [components.load(name, runtime)(self.settings, self.state, self)
+                for name in components.component_names(runtime)]
+
+    @property
+    def host(self) -> dict[str, str]:
+        """As the host reaches them: 127.0.0.1 and the sandbox's ports."""
+        if self._host is None:
+            merged: dict[str, str] = {}
+            for comp in self._components():
+                merged.update(comp.env())
+            self._host = merged
+        return self._host
+
+    @property
+    def network(self) -> dict[str, str]:
+        """As containers on the sandbox network reach them: aliases and container ports."""
+        if self._network is None:
+            merged: dict[str, str] = {}
+            for comp in self._components():
+                merged.update(comp.network_env())
+            self._network = merged
+        return self._network
+
+    def refresh(self) -> None:
+        self._host = self._network = None
