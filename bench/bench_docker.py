@@ -66,9 +66,9 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the whole sandbox through the orchestrator")
     args = parser.parse_args()
     os.environ.setdefault("SANDBOX_STATE_DIR", str(PROJECT / ".sandbox-docker-bench"))
-    from sandbox.settings import Ports
+    from sandbox.instances import docker_test_env
 
-    for key, port in Ports.docker_test_env().items():  # as `make test-docker`
+    for key, port in docker_test_env().items():  # as `make test-docker`
         os.environ.setdefault(key, port)
     if args.full:
         text = json.dumps(bench_full(args.keep), indent=2)

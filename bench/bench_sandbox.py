@@ -60,10 +60,10 @@ def timed(*args: str, env: dict) -> tuple[float, dict | None]:
 
 
 def private_env(state: Path) -> dict:
-    from sandbox.settings import Ports
+    from sandbox.instances import shifted_env
 
     return {**os.environ, "SANDBOX_STATE_DIR": str(state),
-            **Ports.shifted_env(SHIFT, replica_base=28000)}  # replicas clear of every shifted port
+            **shifted_env(SHIFT, replica_base=28000)}  # replicas clear of every shifted port
 
 
 def component_seconds(report: dict, name: str) -> float | None:

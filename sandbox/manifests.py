@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from sandbox.errors import SandboxError
-from sandbox.settings import PROJECT_ROOT
+from sandbox.paths import PROJECT_ROOT
 
 GITOPS = PROJECT_ROOT / "gitops"
 OVERLAY = GITOPS / "overlays" / "sandbox"
@@ -44,10 +44,9 @@ class Workload:
 
 
 def service_port(workload: Workload, ports) -> int:
-    """The port a service is reached on: its `ports.<name>` setting where there is one (the five
-    services of sandbox.toml, overridable by SANDBOX_PORTS__<NAME>), else the Deployment's own
-    `http` containerPort, so a new service needs no settings entry."""
-    return getattr(ports, workload.name.replace("-", "_"), None) or workload.port
+    """The port a service is reached on: the Deployment's own `http` containerPort, unless a
+    `ports.<name>` setting (SANDBOX_PORTS__<NAME>) moves it; a new service needs no settings entry."""
+    return ports.services().get(workload.name.replace("-", "_")) or workload.port
 
 
 def url_names(workload: Workload) -> list[str]:

@@ -7,12 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from sandbox.errors import SandboxError
+from sandbox.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_FILE_ENV = "SANDBOX_SETTINGS_FILE"
 
 
@@ -21,6 +21,11 @@ class Section(BaseModel):
 
 
 class Ports(Section):
+    """The infrastructure's ports. A service listens on its Deployment's `http` containerPort
+    (gitops/, the one list of workloads); `ports.<service>` (e.g. `ports.frontend`,
+    SANDBOX_PORTS__FRONTEND) moves one, and a key that names no service is refused at `up`."""
+
+    model_config = ConfigDict(extra="allow")
     aws: int = 4566
     kafka: int = 19092
     kafka_controller: int = 19093
@@ -28,11 +33,6 @@ class Ports(Section):
     gcs: int = 9023
     flink_rest: int = 8081
     flink_rpc: int = 16123
-    frontend: int = 8000
-    booking_service: int = 8001
-    event_catalog: int = 8002
-    user_service: int = 8003
-    booking_consumer: int = 8004
     replica_base: int = 18000  # private ports of service replicas, 20 per service
 
     @field_validator("*")
@@ -42,18 +42,22 @@ class Ports(Section):
             raise ValueError("must be between 1024 and 65535")
         return value
 
-    @classmethod
-    def shifted_env(cls, shift: int, replica_base: int) -> dict[str, str]:
-        """SANDBOX_PORTS__* for a second instance beside the default one (benchmarks, docker tests):
-        every default port moved by `shift`, the replica range put at `replica_base`."""
-        env = {f"SANDBOX_PORTS__{name.upper()}": str(field.default + shift) for name, field in cls.model_fields.items()}
-        return {**env, "SANDBOX_PORTS__REPLICA_BASE": str(replica_base)}
+    @model_validator(mode="after")
+    def _valid_service_ports(self) -> Ports:
+        """`ports.<service>` keys (from toml or env, where they arrive as text) as checked ints."""
+        for name, value in (self.model_extra or {}).items():
+            try:
+                port = int(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"ports.{name} must be a port number, got {value!r}") from None
+            if not 1024 <= port <= 65535:
+                raise ValueError(f"ports.{name} must be between 1024 and 65535")
+            setattr(self, name, port)
+        return self
 
-    @classmethod
-    def docker_test_env(cls) -> dict[str, str]:
-        """The docker runtime's instance for `make test-docker` and its bench, beside a native
-        sandbox on the defaults: every port +400, replicas from 18400."""
-        return cls.shifted_env(400, replica_base=18400)
+    def services(self) -> dict[str, int]:
+        """The `ports.<service>` overrides that are set."""
+        return {name: int(value) for name, value in (self.model_extra or {}).items()}
 
 
 class PostgresSettings(Section):
@@ -129,12 +133,28 @@ class Settings(BaseSettings):
         toml_file = Path(os.environ.get(SETTINGS_FILE_ENV, PROJECT_ROOT / "sandbox.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
+    @model_validator(mode="after")
+    def _service_ports_name_services(self) -> Settings:
+        """A `ports.<key>` that is neither an infrastructure port nor a Deployment is a typo."""
+        overrides = self.ports.services()
+        if overrides:
+            from sandbox.manifests import workloads
+
+            services = {w.name.replace("-", "_") for w in workloads(self.cache_dir / "gitops")}
+            unknown = sorted(set(overrides) - services)
+            if unknown:
+                raise SandboxError(f"bad setting ports.{unknown[0]}: not a port setting and no Deployment of gitops/",
+                                   f"fix or remove it in sandbox.toml / SANDBOX_PORTS__{unknown[0].upper()}; "
+                                   f"services: {', '.join(sorted(services))}")
+        return self
+
     def port_setting(self, port_name: str) -> str:
         """How a user changes a port: the toml key and the env var."""
         if port_name.startswith("replica_"):
             port_name = "replica_base"
-        if port_name not in Ports.model_fields:  # a service with no setting listens on its containerPort
-            return f"the http containerPort of gitops/base/{port_name.replace('_', '-')}/deployment.yaml"
+        if port_name not in Ports.model_fields:  # a service: its containerPort, or the override
+            return (f"ports.{port_name} in sandbox.toml or SANDBOX_PORTS__{port_name.upper()} (default: the "
+                    f"http containerPort of gitops/base/{port_name.replace('_', '-')}/deployment.yaml)")
         return f"ports.{port_name} in sandbox.toml or SANDBOX_PORTS__{port_name.upper()}"
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from sandbox.errors import SandboxError
-from sandbox.settings import Ports
+from sandbox.instances import docker_test_env
 
 STATE_DIR = str(Path(__file__).resolve().parents[2] / ".sandbox-docker")  # also `make test-docker`'s flows
-PRIVATE_ENV = {"SANDBOX_STATE_DIR": STATE_DIR, **Ports.docker_test_env()}  # = Makefile's
+PRIVATE_ENV = {"SANDBOX_STATE_DIR": STATE_DIR, **docker_test_env()}  # = Makefile's
 
 
 def engine_problem() -> str | None:
