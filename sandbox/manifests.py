@@ -38,8 +38,6 @@ class Workload:
     cpu_target: int | None  # HPA average utilisation target in percent; None = no HPA
     cpu_request_millis: int
     readiness_path: str = "/ready"
-    liveness_path: str = "/health"
-    readiness_period: int = 5
     init_commands: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
 
 
@@ -126,7 +124,6 @@ def _workload(deployment: dict, config: dict, hpa: dict | None) -> Workload:
         low = high = deployment["spec"].get("replicas", 1)
         cpu = None
     readiness = container.get("readinessProbe", {}).get("httpGet", {})
-    liveness = container.get("livenessProbe", {}).get("httpGet", {})
     return Workload(
         name=name,
         command=tuple(container.get("command", [])) + tuple(container.get("args", [])),
@@ -137,8 +134,6 @@ def _workload(deployment: dict, config: dict, hpa: dict | None) -> Workload:
         cpu_target=cpu,
         cpu_request_millis=_millicores(container.get("resources", {}).get("requests", {}).get("cpu", "100m")),
         readiness_path=readiness.get("path", "/ready"),
-        liveness_path=liveness.get("path", "/health"),
-        readiness_period=container.get("readinessProbe", {}).get("periodSeconds", 5),
         init_commands=tuple(tuple(c.get("command", [])) + tuple(c.get("args", []))
                             for c in pod.get("initContainers", [])),
     )
