@@ -1,125 +1,282 @@
 """moto server plus a Lambda executor that really runs the function's packaged code.
 
 moto runs Lambda code only inside Docker; without Docker it answers with a canned payload. Here
-`LambdaFunction._invoke_lambda` is replaced so that each invocation unpacks the function's zip and
-runs the handler in a separate Python process (`sandbox.lambda_runtime`) with the real event,
-the function's environment and the emulator's endpoint. S3 -> Lambda notifications are made
-asynchronous, as they are in AWS, and their object keys keep "/" unencoded, as AWS's do. These
-replacements are deliberate patches of moto internals,
-pinned to the moto version in pyproject.toml and covered by the integration tests.
+`LambdaFunction.invoke` is replaced so that each invocation runs on a warm execution environment
+of `sandbox.lambda_executor` (the runtime interface client of the function's runtime, or a
+provided.* function's bootstrap, speaking the Lambda Runtime API to this process), with the real
+event, the function's environment and the emulator's endpoint. A raised error answers with
+X-Amz-Function-Error: Unhandled and AWS's error payload, as AWS does (moto says "Handled").
+InvocationType=Event and S3 -> Lambda notifications are asynchronous, through the same pools, as
+in AWS, and S3 events' object keys keep "/" unencoded, as AWS's do. Each invocation is recorded
+in the Lambda log (`sandbox logs lambda`), with any warning about the runtime it ran on.
+These replacements are deliberate patches of moto internals, pinned to the moto version in
+pyproject.toml and covered by the integration tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import base64
 import functools
-import hashlib
-import io
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-import uuid
-import zipfile
 from pathlib import Path
 
-RUNTIME = Path(__file__).with_name("lambda_runtime.py")
+from sandbox.lambda_executor import Executor, FunctionSpec, Result, Throttled
+
+# the sandbox's process markers (sandbox/process.py) ride along, so `sandbox down` finds leftovers
+BASE_ENV_KEYS = ("SANDBOX_OWNER", "SANDBOX_COMPONENT", "HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+ASYNC_MAX_AGE = 6 * 3600.0  # AWS keeps an async event up to 6 hours
 
 
-class LambdaExecutor:
-    def __init__(self, work_dir: Path, log_file: Path):
-        self.work_dir = work_dir
-        self.log_file = log_file
-        self._log_lock = threading.Lock()
+class InvocationLog:
+    """The Lambda log file: one record per invocation, plus the executor's warnings."""
 
-    def code_dir(self, function_name: str, code: bytes) -> Path:
-        """Unpack the deployment package once per code version."""
-        target = self.work_dir / function_name / hashlib.sha256(code).hexdigest()[:16]
-        if not target.exists():
-            staging = target.with_name(target.name + f".tmp{os.getpid()}{threading.get_ident()}")
-            with zipfile.ZipFile(io.BytesIO(code)) as archive:
-                archive.extractall(staging)
-            try:
-                staging.rename(target)
-            except OSError:  # another invocation unpacked it first
-                pass
-        return target
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
 
-    def run(self, fn, event) -> tuple[str, bool, str]:
-        request_id = str(uuid.uuid4())
-        code_dir = self.code_dir(fn.function_name, fn.code_bytes)
-        env = {
-            key: os.environ[key]
-            for key in ("PATH", "HOME", "LANG", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                        "AWS_DEFAULT_REGION", "AWS_REGION")
-            if key in os.environ
-        }
-        env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
-        env.update({
-            "PYTHONPATH": str(code_dir),
-            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
-            "AWS_LAMBDA_FUNCTION_VERSION": str(fn.version),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-            "AWS_LAMBDA_FUNCTION_ARN": fn.function_arn,
-            "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
-            "AWS_LAMBDA_REQUEST_ID": request_id,
-            "_HANDLER": fn.handler,
-            "_LAMBDA_TIMEOUT": str(fn.timeout),
-        })
-        started = time.monotonic()
-        try:
-            proc = subprocess.run(
-                # by path with -P: neither the harness package nor its folder is importable by handlers
-                [sys.executable, "-P", str(RUNTIME), fn.handler],
-                input=json.dumps(event).encode(), capture_output=True, cwd=code_dir, env=env,
-                timeout=float(fn.timeout or 3),
-            )
-            output = proc.stdout.decode(errors="replace").strip().splitlines()
-            payload = output[-1] if output else json.dumps({"errorMessage": "handler produced no result"})
-            logs = proc.stderr.decode(errors="replace")
-            errored = proc.returncode != 0
-        except subprocess.TimeoutExpired:
-            payload = json.dumps({"errorMessage": f"Task timed out after {fn.timeout} seconds"})
-            logs, errored = "", True
-        duration_ms = (time.monotonic() - started) * 1000
-        self._record(fn.function_name, request_id, duration_ms, errored, event, payload, logs)
-        return payload, errored, logs
-
-    def _record(self, name, request_id, duration_ms, errored, event, payload, logs) -> None:
-        lines = [f"START {name} RequestId: {request_id}", f"EVENT {json.dumps(event)[:2000]}"]
-        lines += [f"  {line}" for line in logs.splitlines()]
-        lines.append(f"RESULT {payload[:2000]}")
-        lines.append(f"END RequestId: {request_id} Duration: {duration_ms:.0f} ms Status: {'error' if errored else 'ok'}")
+    def write(self, lines: list[str]) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with self._log_lock, open(self.log_file, "a") as handle:
+        with self._lock, open(self.path, "a") as handle:
             handle.write("".join(f"{stamp} {line}\n" for line in lines))
 
+    def warn(self, message: str) -> None:
+        self.write([f"WARNING {message}"])
 
-def install(executor: LambdaExecutor) -> None:
+    def record(self, name: str, body: bytes, result: Result, how: str) -> None:
+        lines = [f"START {name} RequestId: {result.request_id} ({how}, environment {result.environment or '-'})",
+                 f"EVENT {body.decode(errors='replace')[:2000]}"]
+        lines += [f"  {line}" for line in result.logs.splitlines()]
+        lines.append(f"RESULT {result.payload.decode(errors='replace')[:2000]}")
+        init = f" Init: {result.init_ms:.0f} ms" if result.init_ms is not None else ""
+        lines.append(f"END RequestId: {result.request_id} Duration: {result.duration_ms:.0f} ms{init} "
+                     f"Status: {result.status}")
+        self.write(lines)
+
+
+def _spec(fn) -> FunctionSpec:
+    """The executor's view of a moto LambdaFunction."""
+    from moto.awslambda.utils import get_backend
+
+    def layers():
+        backend = get_backend(fn.account_id, fn.region)
+        found = []
+        for layer in fn.layers or []:
+            version = backend.layers_versions_by_arn(layer["Arn"])
+            if version is not None:
+                found.append((layer["Arn"], functools.partial(getattr, version, "code_bytes")))
+        return found
+
+    reserved = fn.reserved_concurrency
+    return FunctionSpec(
+        name=fn.function_name, arn=fn.function_arn, version=str(fn.version), runtime=fn.run_time or "",
+        handler=fn.handler or "", timeout=float(fn.timeout or 3), memory_size=int(fn.memory_size or 128),
+        region=fn.region, code_sha256=base64.b64decode(fn.code_sha_256 or "").hex() or "empty",
+        code=lambda: fn.code_bytes, env_vars=dict(fn.environment_vars or {}), layers=layers(),
+        reserved_concurrency=None if reserved is None or reserved == "" else int(reserved),
+        log_group=fn.logs_group_name,
+    )
+
+
+def _reserved_elsewhere(spec: FunctionSpec) -> int:
+    """Every other function's reserved concurrency in the account and region: not in the unreserved pool."""
+    from moto.awslambda.utils import get_backend
+
+    account = spec.arn.split(":")[4]
+    try:
+        functions = get_backend(account, spec.region).list_functions()
+    except Exception:  # noqa: BLE001 - an estimate; never fail an invoke over it
+        return 0
+    return sum(int(f.reserved_concurrency) for f in functions
+               if f.reserved_concurrency not in (None, "") and f.function_name != spec.name)
+
+
+def _header(headers, name: str) -> str | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    return value if value is not None else headers.get(name.lower())
+
+
+def install(executor: Executor, log: InvocationLog) -> None:
     from moto.awslambda import models as lambda_models
+    from moto.awslambda.exceptions import LambdaClientError
     from moto.s3 import notifications
 
-    def _invoke_lambda(self, event=None):
-        self.logs_backend.ensure_log_group(self.logs_group_name)
-        payload, errored, logs = executor.run(self, event if event is not None else {})
-        self.save_logs(logs + payload)
-        return payload, errored, logs
+    class TooManyRequests(LambdaClientError):
+        code = 429
 
-    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]  # moto's, replaced
+        def __init__(self, reason: str):
+            super().__init__("TooManyRequestsException", "Rate Exceeded.")
+            self.description = json.dumps({"__type": "TooManyRequestsException", "message": "Rate Exceeded.",
+                                           "Reason": reason, "Type": "User"})
 
-    sync_invoke = notifications._invoke_awslambda
+    def run(fn, body: bytes, how: str, wait: float = 0.0) -> Result:
+        result = executor.invoke(_spec(fn), body, wait_for_capacity=wait)
+        log.record(fn.function_name, body, result, how)
+        try:
+            fn.logs_backend.ensure_log_group(fn.logs_group_name)
+            fn.save_logs(result.logs + "\n" + result.payload.decode(errors="replace"))
+        except Exception:  # noqa: BLE001 - CloudWatch's copy is best effort
+            pass
+        return result
 
-    def _invoke_async(*args, **kwargs):
-        threading.Thread(target=sync_invoke, args=args, kwargs=kwargs, daemon=True).start()
+    def run_async(fn, body: bytes, how: str) -> None:
+        def target():
+            try:
+                run(fn, body, how, wait=ASYNC_MAX_AGE)
+            except Exception as exc:  # noqa: BLE001 - an async event's failure is the log's, not the caller's
+                log.warn(f"async invocation of {fn.function_name} failed: {exc!r}")
 
-    notifications._invoke_awslambda = _invoke_async
+        threading.Thread(target=target, name=f"lambda-async-{fn.function_name}", daemon=True).start()
+
+    def invoke(self, body, request_headers, response_headers):
+        body = body.encode() if isinstance(body, str) else (body or b"")
+        body = body or b"{}"
+        invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        response_headers["x-amz-executed-version"] = str(self.version)
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            run_async(self, body, "Event")
+            return b""
+        try:
+            result = run(self, body, "RequestResponse")
+        except Throttled as exc:
+            raise TooManyRequests(exc.reason) from exc
+        if result.function_error:
+            response_headers["x-amz-function-error"] = result.function_error
+        if (_header(request_headers, "X-Amz-Log-Type") or "").lower() == "tail":
+            response_headers["x-amz-log-result"] = base64.b64encode(result.log_tail.encode()).decode()
+        return result.payload
+
+    def _invoke_lambda(self, event=None):  # moto's own callers of the older entry point
+        result = run(self, json.dumps(event if event is not None else {}).encode(), "RequestResponse")
+        return result.payload.decode(errors="replace"), result.function_error is not None, result.logs
+
+    lambda_models.LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+
+    create_function = lambda_models.LambdaBackend.create_function
+
+    def create_and_prepare(self, spec):
+        fn = create_function(self, spec)
+        if fn.run_time:
+            executor.prepare(fn.run_time)  # builds the runtime's folder while the function is new
+        return fn
+
+    lambda_models.LambdaBackend.create_function = create_and_prepare  # type: ignore[method-assign]
+
+    delete_function = lambda_models.LambdaBackend.delete_function
+
+    def delete_and_forget(self, function_name, *args, **kwargs):
+        result = delete_function(self, function_name, *args, **kwargs)
+        executor.forget(function_name.split(":")[6] if function_name.startswith("arn:") else function_name)
+        return result
+
+    lambda_models.LambdaBackend.delete_function = delete_and_forget  # type: ignore[method-assign]
+
+    def _invoke_awslambda(account_id, event_body, fn_arn, region_name):
+        try:
+            from moto.awslambda.utils import get_backend
+
+            fn = get_backend(account_id, region_name).get_function(fn_arn)
+            run_async(fn, json.dumps(event_body).encode(), "Event from S3")
+        except Exception:  # noqa: BLE001 - asynchronous in AWS: the bucket's caller never sees it
+            pass
+
+    notifications._invoke_awslambda = _invoke_awslambda
 
     # AWS URL-encodes an S3 event's object key as a form value but keeps its slashes
     # ("uploads/my+doc.txt"); moto's quote_plus encodes them too ("uploads%2Fmy+doc.txt")
     notifications.quote_plus = functools.partial(urllib.parse.quote_plus, safe="/")
+
+
+LOCALSTACK_VERSION = "4.14.0"  # the LocalStack whose surface this answers like (its last free image)
+INIT_STAGES = ("BOOT", "START", "READY", "SHUTDOWN")
+
+
+class LocalStackSurface:
+    """LocalStack's own endpoints on the emulator's port, in LocalStack's shapes, so tools written
+    for LocalStack (testcontainers' wait strategy, `localstack wait`, curl loops, localstack-client)
+    work against the sandbox unchanged:
+
+    - GET /_localstack/health: {"services": {<every moto service>: "running"}, "edition", "version"}
+    - GET /_localstack/init[/<stage>]: the init hooks (`sandbox/init/ready.d`, run by the `init`
+      task once everything is ready) with their state, read from `init_status` which that task
+      writes; READY is complete once it ran against this emulator process.
+
+    `_localstack` can never be an S3 bucket name, so no path-style S3 request is shadowed.
+    """
+
+    def __init__(self, app, init_status: Path | None):
+        self.app = app
+        self.init_status = init_status
+        if init_status:
+            init_status.unlink(missing_ok=True)  # a new emulator: its READY stage has not run yet
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/_localstack/") or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return self.app(environ, start_response)
+        if path == "/_localstack/health":
+            body, status = self.health(), "200 OK"
+        elif path == "/_localstack/init":
+            body, status = self.init(), "200 OK"
+        elif path.startswith("/_localstack/init/") and path.rsplit("/", 1)[1].upper() in INIT_STAGES:
+            stage = path.rsplit("/", 1)[1].upper()
+            init = self.init()
+            body = {"completed": init["completed"][stage], "scripts": [s for s in init["scripts"] if s["stage"] == stage]}
+            status = "200 OK"
+        else:
+            body, status = {"error": f"no such LocalStack endpoint: {path}"}, "404 Not Found"
+        data = json.dumps(body).encode()  # LocalStack's spacing ('"s3": "running"'): scripts grep for it
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    @staticmethod
+    @functools.cache
+    def health() -> dict:
+        """Services by their AWS names (as LocalStack and the SDKs name them: `lambda`, `cognito-idp`),
+        each a moto backend; moto's module names differ (`awslambda`, `cognitoidp`)."""
+        import botocore.session
+        from moto.backends import list_of_moto_modules
+
+        def norm(name: str) -> str:
+            return name.replace("-", "").replace("_", "")
+
+        moto = {norm(m) for m in list_of_moto_modules()}
+        names = [n for n in botocore.session.get_session().get_available_services()
+                 if norm(n) in moto or "aws" + norm(n) in moto]
+        return {"services": dict.fromkeys(sorted(names), "running"), "edition": "community",
+                "version": LOCALSTACK_VERSION}
+
+    def init(self) -> dict:
+        try:
+            ran = json.loads(self.init_status.read_text()) if self.init_status else None
+        except (FileNotFoundError, json.JSONDecodeError):
+            ran = None
+        return {"completed": {"BOOT": True, "START": True, "READY": ran is not None, "SHUTDOWN": False},
+                "scripts": (ran or {}).get("scripts", [])}
+
+
+def base_env(endpoint: str) -> dict[str, str]:
+    """What every execution environment inherits from the emulator: credentials and endpoint only.
+
+    PATH loses the emulator's own venv, so a handler's subprocesses do not find its tools either.
+    """
+    env = {key: os.environ[key] for key in BASE_ENV_KEYS if key in os.environ}
+    env["AWS_ENDPOINT_URL"] = endpoint  # this emulator, whatever endpoint its own environment names
+    venv_bin = str(Path(sys.prefix) / "bin")
+    path = [p for p in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":") if p and p != venv_bin]
+    env["PATH"] = ":".join(path)
+    return env
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -128,14 +285,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--lambda-log", type=Path, required=True)
     parser.add_argument("--lambda-work-dir", type=Path, required=True)
+    parser.add_argument("--lambda-cache-dir", type=Path,
+                        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sandbox-lambda",
+                        help="where the runtimes' folders (awslambdaric, aws-lambda-ric) are built and kept")
+    parser.add_argument("--init-status", type=Path, default=None,
+                        help="the init task's report of the hooks it ran (served at /_localstack/init)")
     args = parser.parse_args(argv)
     args.lambda_work_dir.mkdir(parents=True, exist_ok=True)
     args.lambda_log.parent.mkdir(parents=True, exist_ok=True)
-    install(LambdaExecutor(args.lambda_work_dir, args.lambda_log))
+    log = InvocationLog(args.lambda_log)
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    executor = Executor(args.lambda_work_dir, args.lambda_cache_dir, base_env(f"http://{host}:{args.port}"),
+                        log.warn, _reserved_elsewhere)
+    install(executor, log)
 
-    from moto.server import main as moto_main
+    # the environments are process groups of their own: stop them too (moto's SIGTERM/SIGINT
+    # handler exits through sys.exit, so atexit runs)
+    atexit.register(executor.shutdown)
 
-    moto_main(["-H", args.host, "-p", str(args.port)])
+    serve(args.host, args.port, args.init_status)
+
+
+def serve(host: str, port: int, init_status: Path | None) -> None:
+    """moto's server (as `moto.server.main` runs it) behind LocalStack's own endpoints."""
+    import signal
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
+
+    os.environ.setdefault("MOTO_PORT", str(port))
+    for sig in (signal.SIGINT, signal.SIGTERM):  # exit through sys.exit, so atexit runs
+        signal.signal(sig, lambda signum, frame: sys.exit(0))
+    app = DomainDispatcherApplication(create_backend_app)
+    print("Ready.", flush=True)  # the line LocalStack prints, which testcontainers waits for
+    run_simple(host, port, LocalStackSurface(app, init_status), threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

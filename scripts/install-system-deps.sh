@@ -3,7 +3,8 @@
 # Java 17 (Kafka, Flink), Maven (fetches the jars from Maven Central), PostgreSQL server,
 # Chromium (the frontend's browser test drives it with Playwright; never downloaded by Playwright),
 # HAProxy (plays the Kubernetes Services in front of the native service replicas), wrk (`make bench`'s
-# HTTP load generator: C, so the load itself takes little of the CPU it measures).
+# HTTP load generator: C, so the load itself takes little of the CPU it measures), autotools and cmake
+# (the Lambda executor compiles aws-lambda-ric's native addon for nodejs functions, once per user).
 set -euo pipefail
 
 missing=()
@@ -14,6 +15,9 @@ command -v python3.11 >/dev/null || missing+=(python3.11 python3.11-venv)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v wrk >/dev/null || missing+=(wrk)
+for tool in autoconf automake libtoolize cmake; do
+  command -v "$tool" >/dev/null || { missing+=(autoconf automake libtool cmake); break; }
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

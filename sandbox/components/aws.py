@@ -1,7 +1,8 @@
 """AWS APIs (S3, DynamoDB, Lambda, IAM, STS, Logs, Secrets Manager) from one moto server.
 
 The server is started through `sandbox.aws_server`, which adds a Lambda executor that really runs
-function code (moto without Docker only returns a canned answer).
+function code (moto without Docker only returns a canned answer) on warm execution environments;
+the runtimes' folders (awslambdaric + boto3 venvs, aws-lambda-ric) are kept in the cache dir.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ class Aws(Component):
     def processes(self) -> list[ProcessSpec]:
         command = [sys.executable, "-m", "sandbox.aws_server", "--host", "127.0.0.1", "--port", str(self.port),
                    "--lambda-log", str(self.state.log_file("lambda")),
-                   "--lambda-work-dir", str(self.data_dir / "lambda")]
+                   "--lambda-work-dir", str(self.data_dir / "lambda"),
+                   "--lambda-cache-dir", str(self.settings.user_cache_dir / "lambda-runtimes"),
+                   "--init-status", str(self.state.log_file("lambda").parent / "init-status.json")]
         return [ProcessSpec("moto", command, env={**self.env(), "MOTO_PORT": str(self.port)})]
 
     def probe(self) -> ClientProbe:
