@@ -3,10 +3,16 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-REQUIREMENTS := $(sort $(wildcard services/*/requirements*.txt))
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(REQUIREMENTS) | sha256sum | cut -c1-12)
+# the packages under services/ (services/common is svc_common): installed editable with their test
+# extras beside the project, so tests import them as installed packages (no sys.path edits)
+PACKAGES := $(patsubst %/pyproject.toml,%,$(sort $(wildcard services/*/pyproject.toml)))
+PYPROJECTS := pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
+STAMP := $(VENV)/.installed-$(shell cat $(PYPROJECTS) | sha256sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
+# uv checks TLS against the system's certificate store too (as pip and go do), not only its own
+# bundle: needed where the registries sit behind a CA the machine adds, from a shell without SSL_CERT_FILE
+export UV_SYSTEM_CERTS ?= 1
 
 help: ## List the make targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -14,11 +20,11 @@ help: ## List the make targets
 system-deps: ## Install Java, Maven and PostgreSQL from Debian's packages if missing
 	@scripts/install-system-deps.sh
 
-$(STAMP): pyproject.toml $(REQUIREMENTS)
+$(STAMP): $(PYPROJECTS)
 	@command -v $(PYTHON) >/dev/null || scripts/install-system-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || { $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip >/dev/null; $(BIN)/python -m pip install -q uv; }
-	$(BIN)/uv pip install -q --compile-bytecode -p $(BIN)/python -e '.[test]' $(addprefix -r ,$(REQUIREMENTS))
+	$(BIN)/uv pip install -q --compile-bytecode -p $(BIN)/python -e '.[test]' $(foreach p,$(PACKAGES),-e '$(p)[test]')
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: system-deps $(STAMP) ## Create/update the virtualenv at .venv
@@ -39,8 +45,9 @@ status: venv ## Show each component's state, health and memory
 doctor: venv ## Check prerequisites and print fixes
 	$(BIN)/sandbox doctor
 
-lint: venv ## ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) over the whole tree; make test runs it first
+lint: venv ## ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) over the whole tree, mypy over sandbox/; make test runs it first
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: venv lint tools ## Run all tests: lint, unit, then every suite against one real sandbox (scripts/test.sh)
 	scripts/test.sh
@@ -70,7 +77,7 @@ images: venv ## Build the docker runtime's local stand-in images (cached by inpu
 
 # the docker runtime's own state dir and ports (+400, as tests/docker): a native sandbox may run
 DOCKER_TEST_ENV = SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-docker $(shell $(BIN)/python -c \
-	'from sandbox.settings import Ports; print(*(f"{k}={v}" for k, v in Ports.docker_test_env().items()))')
+	'from sandbox.instances import docker_test_env; print(*(f"{k}={v}" for k, v in docker_test_env().items()))')
 
 test-docker: venv ## Docker runtime: engine, images (cached), tests/docker, then the scenario suites on it
 	@scripts/install-gitops-tools.sh kustomize tofu >/dev/null
@@ -88,3 +95,8 @@ clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 	-$(BIN)/sandbox down --wipe
 
 .PHONY: help system-deps venv lint tools sandbox down status doctor test scenarios gitops-check tf-check load load-ui licenses images test-docker bench clean
+
+cluster-tools: ## Build the binaries of a one-node Kubernetes cluster (Kubernetes 1.36, etcd, CoreDNS, metrics-server, ArgoCD, pause) into ~/.cache/cloud-sandbox/cluster (issue 17)
+	scripts/install-cluster-tools.sh
+
+.PHONY: cluster-tools

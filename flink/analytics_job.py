@@ -5,6 +5,9 @@ Reads booking JSON from Kafka topic ``ticket-bookings``::
     {"booking_id": "b-1", "event_id": 7, "user_id": "u-1", "ticket_count": 2,
      "timestamp": 1795615200.25}           # epoch seconds, may be fractional
 
+and the job's event-time clock from topic ``analytics-clock`` (``heartbeat.py`` writes
+``{"type": "heartbeat", "timestamp": <now>}`` there; see "Event time when bookings stop")
+
 and writes one JSON record per (event, window) to ``analytics-results``::
 
     {"event_id": 7, "window_start": "2026-11-25T14:00:00Z",
@@ -29,15 +32,46 @@ Event time and determinism
     *late* and are dropped by the window operator (they are not in any total; Flink counts
     them in the operator metric ``numLateRecordsDropped``). Kafka partitions that receive no
     data for ``--idle-timeout-seconds`` are marked idle so they do not hold the watermark back.
-    Consequence to know: if *no* partition receives bookings any more, the watermark stops and
-    the last open window is emitted only when a later booking arrives -- or a heartbeat:
-    ``heartbeat.py`` writes ``{"type": "heartbeat", "timestamp": <now>}`` every 0.5 s, which
-    advances the watermark and is otherwise ignored, so a quiet system still closes windows
-    about out-of-orderness + heartbeat interval + checkpoint interval after their end.
 
-Latency: a window is visible to read_committed consumers at
-``window_end + out-of-orderness (2 s) + <= checkpoint interval (1 s)`` plus commit time, with
-bookings or heartbeats (every 0.5 s) flowing; measured 2.5-3.3 s after window end.
+Event time when bookings stop: a clock topic of its own, read by the same source
+    Idleness alone cannot close the last window: once *every* partition is idle no watermark
+    moves at all, so the window would wait for the next booking. Something must carry the
+    time, and it must not be the business topic (consumers of ``ticket-bookings`` see
+    bookings only). So ``heartbeat.py`` writes ``{"type": "heartbeat", "timestamp": <now>}``
+    to every partition of ``--clock-topic`` (``analytics-clock``) every 0.5 s, and the one
+    Kafka source reads ``ticket-bookings;analytics-clock`` (a topic list). Watermarks are per
+    partition and the source's watermark is the minimum over the partitions that are not idle:
+    while a booking partition is active it holds event time at its own bookings (so the
+    watermark is never ahead of where heartbeats inside that partition used to put it: no
+    booking counted before is late now); once every booking partition has been quiet for the
+    idle timeout, the clock partitions alone move the watermark and a quiet system closes
+    windows on time. Ticks are recognised by ``type`` and never counted nor dead-lettered (so
+    anything else written to the clock topic is read as a booking: only the heartbeat writes
+    there). The clock must keep ticking: a clock partition idle like the others moves nothing
+    (heartbeat down = windows wait for the next booking, as before). Known gap, not new: a
+    partition's watermark counts only from its first record, so right after a (re)start, ticks
+    read before a booking partition's first backlog record could overtake that backlog (as
+    heartbeats in another partition could when they shared the bookings topic).
+    Why this and not the alternatives:
+
+    * source idleness only (``table.exec.source.idle-timeout`` / ``withIdleness``): a fully
+      idle job has no watermark to advance; windows would close only with the next booking;
+    * processing-time windows: a window would hold what *arrived* in it, not what was booked
+      in it -- replays, restarts and backlogs would change totals; the scenarios check exact
+      event-time totals (and that a booking three windows late is dropped);
+    * a second source table unioned in SQL: the same min-over-inputs watermark, but a second
+      source operator changes the job graph (savepoints of the running job would no longer
+      map onto it) and a branch filtered down to "no rows" may be pruned by the planner,
+      taking its watermark with it. One source over a topic list keeps the graph as it was;
+    * watermark alignment (``scan.watermark.alignment.*``) is not needed: it bounds how far a
+      split may run *ahead* of the slowest one, while correctness here needs only the minimum,
+      which the source already takes.
+
+Latency: a window is visible to read_committed consumers at about
+``max(window_end + out-of-orderness (2 s), last booking + idle timeout (5 s)) + clock tick
+(<= 0.5 s) + <= checkpoint interval (1 s)`` plus commit time. Measured in the sandbox with no
+other traffic (10 s windows, 2 cores under load): 2.6-3.8 s after window end for a booking
+more than ~3 s before it; 5.5-6.3 s after the booking for one in the window's last 2.5 s.
 
 Bad records never stop the job
     * Non-JSON payloads are skipped by the JSON format (``json.ignore-parse-errors``). The
@@ -74,6 +108,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_BROKERS = "127.0.0.1:19092"
 DEFAULT_SOURCE_TOPIC = "ticket-bookings"
+DEFAULT_CLOCK_TOPIC = "analytics-clock"  # event-time ticks from heartbeat.py, never bookings
 DEFAULT_SINK_TOPIC = "analytics-results"
 DEFAULT_DLQ_TOPIC = "ticket-bookings-dlq"
 DEFAULT_GROUP_ID = "analytics-job"
@@ -85,8 +120,8 @@ DEFAULT_MAX_TICKETS = 1000
 MIN_VALID_EPOCH_S = 946_684_800  # 2000-01-01T00:00:00Z
 MAX_VALID_EPOCH_S = 4_102_444_800  # 2100-01-01T00:00:00Z
 
-# A record {"type": "heartbeat", "timestamp": <now>} moves the watermark and is otherwise
-# ignored (neither counted nor dead-lettered); see heartbeat.py.
+# A record {"type": "heartbeat", "timestamp": <now>} (heartbeat.py, on the clock topic) moves
+# the watermark and is otherwise ignored (neither counted nor dead-lettered).
 HEARTBEAT_TYPE = "heartbeat"
 
 # ISO-8601 UTC with a literal trailing Z: the contract with the frontend.
@@ -147,7 +182,7 @@ CREATE TABLE `{name}` (
   user_id STRING,
   ticket_count BIGINT,
   `timestamp` DOUBLE,
-  `type` STRING,  -- NULL for bookings; 'heartbeat' for watermark heartbeats (heartbeat.py)
+  `type` STRING,  -- NULL for bookings; 'heartbeat' for clock ticks (heartbeat.py)
   -- event time; out-of-range or missing timestamps are pinned to the epoch so they can
   -- neither move the watermark nor fail the window assigner (they go to the DLQ anyway)
   ts AS TO_TIMESTAMP_LTZ(
@@ -284,10 +319,14 @@ FROM bookings_checked WHERE reason IS NOT NULL
 # --------------------------------------------------------------------------- Kafka wiring
 
 
-def kafka_source_options(brokers: str, topic: str, group_id: str) -> dict[str, str]:
+def kafka_source_options(
+    brokers: str, topic: str, group_id: str, clock_topic: str | None = None
+) -> dict[str, str]:
+    """One source over the bookings topic and, if given, the clock topic (a topic list: one
+    source operator, per-partition watermarks, minimum over the non-idle partitions)."""
     return {
         "connector": "kafka",
-        "topic": topic,
+        "topic": ";".join(t for t in (topic, clock_topic) if t),
         "properties.bootstrap.servers": brokers,
         "properties.group.id": group_id,
         # First start reads the topic from the beginning; a restart from a checkpoint or
@@ -395,10 +434,13 @@ def create_kafka_tables(
     group_id: str,
     transactional_id_prefix: str,
     settings: JobSettings,
+    clock_topic: str | None = DEFAULT_CLOCK_TOPIC,
 ) -> tuple[str, str, str | None]:
     t_env.execute_sql(
         bookings_source_ddl(
-            "bookings", kafka_source_options(brokers, source_topic, group_id), settings
+            "bookings",
+            kafka_source_options(brokers, source_topic, group_id, clock_topic),
+            settings,
         )
     )
     t_env.execute_sql(
@@ -431,6 +473,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--brokers", default=e("KAFKA_BROKERS") or DEFAULT_BROKERS)
     p.add_argument("--source-topic", default=e("ANALYTICS_SOURCE_TOPIC") or DEFAULT_SOURCE_TOPIC)
+    p.add_argument(
+        "--clock-topic",
+        default=e("ANALYTICS_CLOCK_TOPIC", DEFAULT_CLOCK_TOPIC),
+        help="topic of heartbeat.py's event-time ticks, read with the bookings so that windows "
+        "close when bookings stop; empty string: bookings only",
+    )
     p.add_argument("--sink-topic", default=e("ANALYTICS_SINK_TOPIC") or DEFAULT_SINK_TOPIC)
     p.add_argument(
         "--dlq-topic",
@@ -478,6 +526,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "(use with `flink run -d`)",
     )
     args = p.parse_args(argv)
+    if args.clock_topic and args.clock_topic == args.source_topic:
+        p.error("--clock-topic must not be the bookings topic")
     if args.window_seconds < 1:
         p.error("--window-seconds must be >= 1")
     if args.checkpoint_interval_ms < 10:
@@ -516,6 +566,7 @@ def build_kafka_job(args: argparse.Namespace, t_env=None):
         args.group_id,
         args.transactional_id_prefix,
         settings,
+        args.clock_topic or None,
     )
     return t_env, build_pipeline(t_env, source, sink, dlq, settings)
 

@@ -1,15 +1,18 @@
-"""Watermark heartbeat for the analytics job: keeps event time moving when bookings stop.
+"""Event-time clock for the analytics job: keeps windows closing when bookings stop.
 
-The job closes a window when the watermark (highest booking timestamp - out-of-orderness)
-passes its end. With no new bookings the watermark stands still and the last window is never
-emitted. This process writes ``{"type": "heartbeat", "timestamp": <now>}`` to *every*
-partition of the bookings topic every ``--interval-seconds`` (0.5 s); the job uses it only to
-advance the watermark (not counted, not dead-lettered).
+The job closes a window when the watermark (highest timestamp - out-of-orderness) passes its
+end. With no new bookings the watermark stands still and the last window is never emitted.
+This process writes ``{"type": "heartbeat", "timestamp": <now>}`` to *every* partition of the
+clock topic ``analytics-clock`` every ``--interval-seconds`` (0.5 s). The job reads that topic
+with ``ticket-bookings`` in one source; once the booking partitions are idle, these ticks move
+its watermark (they are not counted, not dead-lettered). Nothing here is written to the
+bookings topic: its consumers see bookings only (see analytics_job.py, "Event time when
+bookings stop").
 
 Run it next to the job (the sandbox supervises it; on GCP/AWS any small always-on process or
 a scheduled function does). Two copies running at once are harmless.
 
-    python flink/heartbeat.py --brokers 127.0.0.1:19092 --topic ticket-bookings
+    python flink/heartbeat.py --brokers 127.0.0.1:19092 --topic analytics-clock
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import time
 from collections.abc import Sequence
 
 HEARTBEAT_TYPE = "heartbeat"  # analytics_job.HEARTBEAT_TYPE
+CLOCK_TOPIC = "analytics-clock"  # analytics_job.DEFAULT_CLOCK_TOPIC
+BUSINESS_TOPICS = ("ticket-bookings",)  # never written to: their consumers expect bookings only
 
 
 def heartbeat_payload(now: float | None = None) -> bytes:
@@ -49,10 +54,13 @@ def partitions_of(producer, topic: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--brokers", default=os.environ.get("KAFKA_BROKERS") or "127.0.0.1:19092")
-    p.add_argument("--topic", default=os.environ.get("ANALYTICS_SOURCE_TOPIC") or "ticket-bookings")
+    p.add_argument("--topic", default=os.environ.get("ANALYTICS_CLOCK_TOPIC") or CLOCK_TOPIC)
     p.add_argument("--interval-seconds", type=float, default=0.5)
     p.add_argument("--once", action="store_true", help="send one round and exit")
     args = p.parse_args(argv)
+    if args.topic in BUSINESS_TOPICS:
+        p.error(f"--topic {args.topic}: heartbeats go to the clock topic ({CLOCK_TOPIC}), "
+                "never to a business topic")
 
     from confluent_kafka import Producer
 

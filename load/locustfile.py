@@ -6,15 +6,15 @@
 Each user POSTs the original body `{"user_id", "event_id", "ticket_count"}` to `/api/book` and
 waits 1 s (k6's `sleep(1)`), following the original stages (load/stages.py; `LOAD_SCALE` shortens
 them). A response other than 202 is a failure. The original thresholds decide the exit code:
-p95 < 500 ms and errors < 10 %. Env: `EVENT_ID` (default 1). Each request carries its own
-Idempotency-Key, so every request is a new booking.
+p95 < 500 ms and errors < 10 %. Env: `EVENT_ID` (default 1). Like the seed's script, no request
+carries an Idempotency-Key: booking-service accepts them (each is a new booking, recorded exactly
+once inside the system) and says so with `Idempotency-Key-Missing: true`, which is checked here.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import uuid
 
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from stages import scale_from_env, total_seconds, users_at
@@ -35,10 +35,11 @@ class Booker(FastHttpUser):
     @task
     def book(self) -> None:
         body = {"user_id": self.user_id, "event_id": EVENT_ID, "ticket_count": 1}
-        with self.client.post("/api/book", json=body, headers={"Idempotency-Key": str(uuid.uuid4())},
-                              name="/api/book", catch_response=True) as response:
+        with self.client.post("/api/book", json=body, name="/api/book", catch_response=True) as response:
             if response.status_code != 202:
                 response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
+            elif response.headers.get("Idempotency-Key-Missing") != "true":
+                response.failure("202 without the Idempotency-Key-Missing header")
 
 
 class SeedStages(LoadTestShape):

@@ -13,23 +13,32 @@ here from Debian packages and from the same wheels and jars the native runtime u
 | sandbox-local/postgres:15             | postgres:15.13                            | Debian's postgresql-15 |
 | sandbox-local/flink:1.19.3            | flink:1.19.3-scala_2.12-java17            | the Flink distribution inside the PyFlink 1.19.3 wheel, + Python/PyFlink |
 | sandbox-local/fake-gcs-server:gcp-storage-emulator | fsouza/fake-gcs-server:1.52.2 | gcp-storage-emulator from PyPI |
-| sandbox-local/<service>:dev           | (the project's own images)                | services/<svc>/Dockerfile, context services/ |
+| sandbox-local/<service>:dev           | (the project's own images)                | services/<svc>/Dockerfile, context: that folder + wheels/ |
 
 Stand-ins are tagged `sandbox-local/...` and never with the official names, so a user's real
 images are never shadowed; `sandbox.components.docker.base.resolve_image` picks the stand-in when
 the official image is absent. Each image carries the label `sandbox.input-hash`: an image whose
 inputs (Dockerfile, context files, base image id) did not change is not rebuilt.
+
+A service's build context is its own folder, copied to `.cache/docker-context/<svc>/` without its
+tests and caches, plus `wheels/`: a wheel of each sibling package its pyproject.toml depends on
+(`ticketing-svc-common` from services/common), built here from a copy of that folder. Its
+Dockerfile references only paths inside that context. Its input hash covers the copied files and
+the wheels' source folders (a wheel's bytes are not reproducible, its sources are).
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +46,11 @@ from sandbox.errors import SandboxError
 from sandbox.settings import PROJECT_ROOT
 
 DOCKER_DIR = PROJECT_ROOT / "docker"
+SERVICES_DIR = PROJECT_ROOT / "services"
+# what a service's context (and a wheel's source) leaves out of the folder: names at any depth, as in
+# shutil.ignore_patterns; docker then applies the folder's .dockerignore too (wheels/ is the context's own)
+SERVICE_CONTEXT_SKIP = ("tests", "bench", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "*.egg-info",
+                        "build", "dist", "wheels", "*.md")
 CONTEXT_DIR = PROJECT_ROOT / ".cache" / "docker-context"
 HASH_LABEL = "sandbox.input-hash"
 SUITE = "bookworm"
@@ -52,8 +66,8 @@ class ImageSpec:
     base: str | None = None  # a stand-in tag this one builds FROM
     extras: dict[str, Path] = field(default_factory=dict)  # context subfolder -> source folder
     files: dict[str, Path] = field(default_factory=dict)  # context path -> source file
-    context: Path | None = None  # a ready context (services/); None = assembled under CONTEXT_DIR
-    dockerfile: Path | None = None
+    context: Path | None = None  # a service's folder, the context's source; None = docker/<name>
+    wheels: list[Path] = field(default_factory=list)  # package folders built into the context's wheels/
     build_args: dict[str, str] = field(default_factory=dict)
 
 
@@ -86,15 +100,42 @@ def specs(cache_dir: Path = PROJECT_ROOT / ".cache") -> dict[str, ImageSpec]:
         ImageSpec("gcs", "sandbox-local/fake-gcs-server:gcp-storage-emulator", PYTHON_TAG),
         ImageSpec("aws-emulator", "sandbox-local/aws-emulator:moto-5.2.5", PYTHON_TAG,
                   files={f"sandbox/{name}": PROJECT_ROOT / "sandbox" / name
-                         for name in ("__init__.py", "aws_server.py", "lambda_runtime.py")}),
+                         for name in ("__init__.py", "aws_server.py", "lambda_executor.py", "lambda_runtimes.py",
+                                      "lambda_runtime.py", "lambda_runtime.mjs")}),
         ImageSpec("flink", "sandbox-local/flink:1.19.3", JAVA_TAG, {"connectors": jars / "flink"}),
     ]
     services = [
-        ImageSpec(svc, f"sandbox-local/{svc}:dev", PYTHON_TAG, context=PROJECT_ROOT / "services",
-                  dockerfile=PROJECT_ROOT / "services" / svc / "Dockerfile")
+        ImageSpec(svc, f"sandbox-local/{svc}:dev", PYTHON_TAG, context=SERVICES_DIR / svc,
+                  wheels=local_dependencies(SERVICES_DIR / svc))
         for svc in _service_names()
     ]
     return {s.name: s for s in [*infra, *services]}
+
+
+def _project(folder: Path) -> dict:
+    return tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+
+
+def _dist_name(requirement: str) -> str:
+    """The normalized distribution name of a requirement or project name ("SQLAlchemy==2" -> "sqlalchemy")."""
+    return re.sub(r"[-_.]+", "-", re.split(r"[^A-Za-z0-9_.-]", requirement.strip(), maxsplit=1)[0]).lower()
+
+
+def local_dependencies(folder: Path) -> list[Path]:
+    """The package folders under services/ that `folder`'s pyproject.toml depends on at run time, and
+    theirs (for every service: services/common, svc_common): what its image gets as wheels."""
+    if not (folder / "pyproject.toml").is_file():
+        return []
+    siblings = {_dist_name(_project(p.parent)["name"]): p.parent for p in sorted(SERVICES_DIR.glob("*/pyproject.toml"))}
+    found: list[Path] = []
+    pending = [folder]
+    while pending:
+        for requirement in _project(pending.pop()).get("dependencies", []):
+            sibling = siblings.get(_dist_name(requirement))
+            if sibling and sibling not in found:
+                found += [sibling]
+                pending += [sibling]
+    return found
 
 
 # ------------------------------------------------------------------ docker helpers
@@ -114,11 +155,16 @@ def image_id(tag: str) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
-def _hash_tree(digest, root: Path, deep: bool = True) -> None:
-    """Names, sizes and (when deep) contents of every file under root, in a stable order."""
+def _skipped(rel: Path, skip: tuple[str, ...]) -> bool:
+    """Whether a name on the path matches a pattern of `skip` (as shutil.ignore_patterns matches)."""
+    return any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in skip)
+
+
+def _hash_tree(digest, root: Path, deep: bool = True, skip: tuple[str, ...] = ()) -> None:
+    """Names, sizes and (when deep) contents of every file under root (but `skip`), in a stable order."""
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        if "__pycache__" in rel:
+        if "__pycache__" in rel or _skipped(path.relative_to(root), skip):
             continue
         stat = path.stat()
         digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mode & 0o111}\0".encode())
@@ -165,6 +211,7 @@ def build_base(force: bool = False) -> str:
         shutil.copy(HOST_SOURCES, rootfs / "etc/apt/sources.list.d/debian.sources")
         (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    assert tar.stdout is not None  # stdout=PIPE
     result = subprocess.run(["docker", "import", "--change", f"LABEL {HASH_LABEL}={wanted}",
                              "--change", 'CMD ["bash"]', "-", BASE_TAG],
                             stdin=tar.stdout, capture_output=True, text=True)
@@ -177,10 +224,10 @@ def build_base(force: bool = False) -> str:
 
 # ------------------------------------------------------------------ Dockerfile images
 def _prepare_context(spec: ImageSpec) -> Path:
-    if spec.context:
-        return spec.context
     ctx = CONTEXT_DIR / spec.name
     shutil.rmtree(ctx, ignore_errors=True)
+    if spec.context:
+        return _prepare_service_context(spec.context, spec.wheels, ctx)
     shutil.copytree(DOCKER_DIR / spec.name, ctx)
     for sub, source in spec.extras.items():
         if not source.is_dir() or not any(source.iterdir()):
@@ -217,17 +264,36 @@ def _flat_flink_conf(path: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _service_dockerfile(spec: ImageSpec) -> Path:
-    """The service's own Dockerfile, unchanged when `python:3.11-slim` is present; otherwise a copy
-    under .cache/docker-context/ whose FROM names the local stand-in (the file in services/ keeps
-    the official base, which its layout test checks)."""
-    if image_id(OFFICIAL_PYTHON):
-        return spec.dockerfile
-    text = spec.dockerfile.read_text().replace(f"FROM {OFFICIAL_PYTHON}", f"FROM {PYTHON_TAG}")
-    target = CONTEXT_DIR / "service-dockerfiles" / f"{spec.name}.Dockerfile"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    return target
+def _prepare_service_context(folder: Path, wheels: list[Path], ctx: Path) -> Path:
+    """The service's folder (less SERVICE_CONTEXT_SKIP) and wheels/ with its sibling packages. The
+    copied Dockerfile keeps `FROM python:3.11-slim` when that image is present and names the local
+    stand-in otherwise (the file in services/ keeps the official base, which its layout test checks)."""
+    shutil.copytree(folder, ctx, ignore=shutil.ignore_patterns(*SERVICE_CONTEXT_SKIP))
+    (ctx / "wheels").mkdir()
+    for package in wheels:
+        _build_wheel(package, ctx / "wheels")
+    if not image_id(OFFICIAL_PYTHON):
+        dockerfile = ctx / "Dockerfile"
+        dockerfile.write_text(dockerfile.read_text().replace(f"FROM {OFFICIAL_PYTHON}", f"FROM {PYTHON_TAG}"))
+    return ctx
+
+
+def _build_wheel(package: Path, out: Path) -> None:
+    """A wheel of one of the project's packages, built from a copy of its folder (the build leaves
+    build/ and *.egg-info behind, which services/ should not get)."""
+    source = CONTEXT_DIR / "wheel-sources" / package.name
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(package, source, ignore=shutil.ignore_patterns(*SERVICE_CONTEXT_SKIP))
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv:
+        command = [uv, "build", "-q", "--wheel", "--python", sys.executable, "--out-dir", str(out), str(source)]
+    else:
+        command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(out), str(source)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    shutil.rmtree(source, ignore_errors=True)
+    if result.returncode != 0:
+        raise SandboxError(f"building the wheel of {package.name} failed: {result.stderr.strip()[-300:]}",
+                           "check that PyPI is reachable (the build fetches setuptools)")
 
 
 def input_hash(spec: ImageSpec) -> str:
@@ -236,8 +302,11 @@ def input_hash(spec: ImageSpec) -> str:
         digest.update(image_id(spec.base).encode())
     for key, value in sorted(spec.build_args.items()):
         digest.update(f"{key}={value}".encode())
-    if spec.context:  # services/: hash the whole folder the Dockerfile may COPY from
-        _hash_tree(digest, spec.context)
+    if spec.context:  # a service: the files its context copies, and the sources of its wheels
+        _hash_tree(digest, spec.context, skip=SERVICE_CONTEXT_SKIP)
+        for package in spec.wheels:
+            digest.update(package.name.encode() + b"\0")
+            _hash_tree(digest, package, skip=SERVICE_CONTEXT_SKIP)
     else:
         _hash_tree(digest, DOCKER_DIR / spec.name)
         for sub, source in sorted(spec.extras.items()):
@@ -262,9 +331,8 @@ def build_image(spec: ImageSpec, force: bool = False, log=print) -> str:
     if not force and image_label(spec.tag) == wanted:
         return "cached"
     ctx = _prepare_context(spec)
-    dockerfile = _service_dockerfile(spec) if spec.dockerfile else ctx / "Dockerfile"
-    command = ["docker", "build", "--force-rm", "-f", str(dockerfile), "-t", spec.tag, "--label", f"{HASH_LABEL}={wanted}",
-               "--label", "sandbox.stand-in=true"]
+    command = ["docker", "build", "--force-rm", "-f", str(ctx / "Dockerfile"), "-t", spec.tag,
+               "--label", f"{HASH_LABEL}={wanted}", "--label", "sandbox.stand-in=true"]
     for key, value in spec.build_args.items():
         command += ["--build-arg", f"{key}={value}"]
     log_file = CONTEXT_DIR / f"build-{spec.name}.log"
@@ -290,7 +358,7 @@ def build_all(names: list[str] | None = None, force: bool = False, log=print) ->
     unknown = [n for n in chosen if n not in table and n != "debian"]
     if unknown:
         raise SandboxError(f"unknown image {', '.join(unknown)}", f"choose from debian, {', '.join(table)}")
-    report = []
+    report: list[dict] = []
     started = time.monotonic()
     outcome = build_base(force and "debian" in chosen)
     report.append({"image": "debian", "tag": BASE_TAG, "result": outcome,

@@ -76,6 +76,8 @@ class Sandbox:
     @staticmethod
     def _needs(comp: Component, chosen: list[Component]) -> set[str]:
         names = {c.name for c in chosen}
+        if comp.needs == ("*",):  # everything else (the init hooks)
+            return names - {comp.name}
         if comp.needs is not None:
             return set(comp.needs) & names
         return {c.name for c in chosen if c.kind.tier < comp.kind.tier and c.needed_by_later_tiers}

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from sandbox.errors import SandboxError
-from sandbox.paths import PROJECT_ROOT
+from sandbox.paths import PROJECT_ROOT, USER_CACHE
 
 SETTINGS_FILE_ENV = "SANDBOX_SETTINGS_FILE"
 
@@ -71,7 +71,8 @@ class PostgresSettings(Section):
 class KafkaSettings(Section):
     heap: str = "512m"
     partitions: int = Field(3, ge=1, le=64)
-    topics: list[str] = ["ticket-bookings", "analytics-results", "booking-status", "ticket-bookings-dlq"]
+    topics: list[str] = ["ticket-bookings", "analytics-results", "booking-status", "ticket-bookings-dlq",
+                         "analytics-clock"]
 
 
 class FlinkSettings(Section):
@@ -116,6 +117,8 @@ class Settings(BaseSettings):
     start_timeout: float = Field(90, gt=0)
     state_dir: Path = PROJECT_ROOT / ".sandbox"
     cache_dir: Path = PROJECT_ROOT / ".cache"
+    user_cache_dir: Path = USER_CACHE  # shared by every clone of this user: builds keyed by version
+    init_dir: Path = PROJECT_ROOT / "sandbox" / "init"  # its ready.d/ holds the init hooks
     ports: Ports = Ports()
     postgres: PostgresSettings = PostgresSettings()
     kafka: KafkaSettings = KafkaSettings()

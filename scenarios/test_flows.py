@@ -18,9 +18,9 @@ pytestmark = pytest.mark.validated("sandbox")
 
 def test_browse_book_confirmed(api, db, new_event, uid):
     event = new_event(5)
-    listed = api.get("/api/events")
+    listed = api.list_events(name=event["name"])  # one page of events: found by the page's name filter
     assert listed.status_code == 200
-    assert any(e["id"] == event["id"] and e["tickets_available"] == 5 for e in listed.json())
+    assert [(e["id"], e["tickets_available"]) for e in listed.json()] == [(event["id"], 5)]
     one = api.get(f"/api/events/{event['id']}")
     assert one.status_code == 200 and one.json()["capacity"] == 5
 
@@ -128,7 +128,7 @@ def _tiny_pdf() -> bytes:
 
 
 @pytest.mark.uses("kafka", "postgres", "booking-consumer", "aws")
-def test_upload_runs_lambda_and_a_pdf_ticket_appears(api, endpoints, new_event, new_user):
+def test_upload_runs_lambda_and_a_pdf_ticket_appears(api, endpoints, new_event, new_user, created):
     import boto3
     from pypdf import PdfReader
 
@@ -136,6 +136,7 @@ def test_upload_runs_lambda_and_a_pdf_ticket_appears(api, endpoints, new_event, 
     event = new_event(4)
     attempt = api.book({"event_id": event["id"], "user_id": user["user_id"], "ticket_count": 2})
     assert attempt.accepted
+    created["s3_bookings"].append(attempt.booking_id)
     assert api.wait_final(attempt.booking_id)["status"] == "confirmed"
     up = api.post("/api/upload", data={"booking_id": attempt.booking_id, "user_id": user["user_id"]},
                   files={"file": ("id-proof.pdf", io.BytesIO(_tiny_pdf()), "application/pdf")})
@@ -167,13 +168,14 @@ def test_upload_runs_lambda_and_a_pdf_ticket_appears(api, endpoints, new_event, 
 
 
 @pytest.mark.uses("aws")
-def test_user_register_and_get(api, endpoints, uid):
+def test_user_register_and_get(api, endpoints, uid, created):
     import boto3
 
     email = f"{uid}@Example.com"
-    created = api.post("/api/users", json={"name": "Linus Scenario", "email": email})
-    assert created.status_code == 201, created.text
-    user = created.json()
+    registered = api.post("/api/users", json={"name": "Linus Scenario", "email": email})
+    assert registered.status_code == 201, registered.text
+    user = registered.json()
+    created["users"].append(user)
     uuid.UUID(user["user_id"])
     got = api.get(f"/api/users/{user['user_id']}")
     assert got.status_code == 200 and got.json()["name"] == "Linus Scenario"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Offline checks of gitops/ (the body of `make gitops-check`; tests/gitops calls it too):
-#   1. kustomize build of every overlay (workload, ArgoCD app-of-apps, dashboards);
+#   1. kustomize build of every overlay (workload, ArgoCD app-of-apps, dashboards) with the pinned
+#      kustomize (v5.8.2) and again with the floor, the oldest kustomize the cluster side may use
+#      (v5.4.2: kubectl 1.31's; Argo CD v3.6.1 bundles v5.8.3): both must succeed and render the same
+#      objects (compared in canonical form, gitops-validate -normalize; a short diff on failure);
 #   2. schema validation of every rendered object by strict decoding into its official Go type
 #      (tools/gitops-validate: Kubernetes, ArgoCD Application, prometheus-operator ServiceMonitor);
 #   3. kube-score on the workload overlays (exit 1 on any CRITICAL finding).
@@ -12,10 +15,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${GITOPS_TOOLS_BIN:-$ROOT/.cache/bin}"
 OUT="$ROOT/.cache/gitops-rendered"
 export PATH="$BIN:$PATH"
+# the floor kustomize (a key of TOOLS in scripts/install-gitops-tools.sh); KUSTOMIZE_FLOOR=/path overrides
+KUSTOMIZE_FLOOR="${KUSTOMIZE_FLOOR:-kustomize-v5.4.2}"
 
-for tool in kustomize gitops-validate kube-score; do
+for tool in kustomize "$KUSTOMIZE_FLOOR" gitops-validate kube-score; do
   command -v "$tool" >/dev/null || { echo "missing tool: $tool (run scripts/install-gitops-tools.sh)" >&2; exit 3; }
 done
+floor_name="$(basename "$KUSTOMIZE_FLOOR")"
 
 # name -> kustomization dir; workload overlays are also scored by kube-score
 TARGETS=(
@@ -40,6 +46,19 @@ for t in "${TARGETS[@]}"; do
     echo "FAIL kustomize build $dir"; failed=1; continue
   fi
   echo "ok   kustomize build $dir ($(grep -c '^kind:' "$file") objects)"
+  : > "$OUT/$name.floor.diff"
+  if ! "$KUSTOMIZE_FLOOR" build "$ROOT/$dir" > "$OUT/$name.floor.yaml" 2> "$OUT/$name.floor.err"; then
+    echo "FAIL $floor_name build $dir (the manifests must render with it too)"
+    grep -v '^\s*$' "$OUT/$name.floor.err" | head -5 | sed 's/^/     /'; failed=1
+  elif gitops-validate -normalize "$file" > "$OUT/$name.norm.yaml" &&
+       gitops-validate -normalize "$OUT/$name.floor.yaml" > "$OUT/$name.floor.norm.yaml" &&
+       diff -U2 -F "^# " --label "kustomize $name" --label "$floor_name $name" \
+         "$OUT/$name.norm.yaml" "$OUT/$name.floor.norm.yaml" > "$OUT/$name.floor.diff"; then
+    echo "ok   same render with $floor_name"
+  else
+    echo "FAIL $floor_name renders $dir differently ($(grep -c '^[-+][^-+]' "$OUT/$name.floor.diff" || true) lines differ; ${OUT#"$ROOT/"}/$name.floor.diff):"
+    head -30 "$OUT/$name.floor.diff" | sed 's/^/     /'; failed=1
+  fi
   if gitops-validate "$file" >/dev/null 2>"$OUT/$name.validate.txt"; then
     echo "ok   schema $name"
   else

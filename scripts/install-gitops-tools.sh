@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install the pinned Go tools into .cache/bin (git-ignored), from the Go module proxy only.
 #
-#   scripts/install-gitops-tools.sh            # kustomize, kube-score, gitops-validate, lichen
+#   scripts/install-gitops-tools.sh            # all of DEFAULT below
 #   scripts/install-gitops-tools.sh kustomize  # only some
 #
-# kustomize and kube-score are built with `go install module@version` (GOBIN=.cache/bin); OpenTofu
+# kustomize and kube-score are built with `go install module@version` into .cache/bin/<name> (the
+# name is the key in TOOLS, so a second version can sit beside the first: kustomize-v5.4.2); OpenTofu
 # (tofu, MPL-2.0: the Terraform CLI of the sandbox; Terraform itself is BUSL) from its module's
 # source, whose replace directives `go install` refuses; a tool
 # with a folder under tools/ is built from that Go module of this repository: gitops-validate (our
@@ -20,8 +21,14 @@ export GOBIN="$BIN"
 
 # name -> module@version; bump versions here only. Each needs a `go` directive <= the local Go
 # toolchain (GOTOOLCHAIN=local): kustomize v5.8.3 already requires Go 1.27, so v5.8.2 it is.
+# kustomize-v5.4.2 is the oldest kustomize the manifests must render with (the floor): the one that
+# kubectl 1.31 embeds (k8s.io/kubectl v0.31.x requires kustomize/v5 v5.4.2; kubectl 1.32 has v5.5.0)
+# and older than the v5.8.3 that Argo CD v3.6.1 bundles (its hack/tool-versions.sh).
+# scripts/gitops-check.sh renders every target with both and fails if they differ; a new floor
+# means a new key here and in gitops-check.sh (KUSTOMIZE_FLOOR).
 declare -A TOOLS=(
   [kustomize]="sigs.k8s.io/kustomize/kustomize/v5@v5.8.2"
+  [kustomize-v5.4.2]="sigs.k8s.io/kustomize/kustomize/v5@v5.4.2"
   [kube-score]="github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
 )
 # modules whose go.mod has replace directives (`go install` refuses them): built as the main module
@@ -31,9 +38,25 @@ declare -A MAIN=([tofu]="github.com/opentofu/opentofu@v1.10.7 ./cmd/tofu")   # O
 declare -A LDFLAGS=([tofu]="-X github.com/opentofu/opentofu/version.dev=no")
 # tools/<name> modules -> the package to build in them
 declare -A LOCAL=([gitops-validate]="." [lichen]="github.com/uw-labs/lichen")
-DEFAULT=(kustomize kube-score gitops-validate lichen tofu)
+DEFAULT=(kustomize kustomize-v5.4.2 kube-score gitops-validate lichen tofu)
 
-command -v go >/dev/null || { echo "go is required (Debian: apt-get install golang-go, or a Go toolchain >= 1.24)" >&2; exit 1; }
+# go is needed only to build: up-to-date tools are reported without it. A shell started without
+# the login profile's PATH (`env -i`, cron, an IDE) lacks /usr/local/go/bin, where the official
+# Go archive installs, so look there too.
+need_go() {
+  command -v go >/dev/null && return
+  local dir
+  for dir in /usr/local/go/bin /usr/lib/go/bin; do
+    if [ -x "$dir/go" ]; then export PATH="$dir:$PATH"; return; fi
+  done
+  echo "go is required (Debian: apt-get install golang-go, or a Go toolchain >= 1.24)" >&2; exit 1
+}
+
+SCRATCH=""
+trap '[ -z "$SCRATCH" ] || rm -rf "$SCRATCH"' EXIT
+# one install at a time (make targets run side by side, e.g. by tests): the next one waits, then
+# finds the tools built
+if command -v flock >/dev/null; then exec 9>"$BIN/.install.lock"; flock 9; fi
 
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${DEFAULT[@]}")
@@ -51,6 +74,7 @@ install_one() {
   if [ -x "$BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$spec" ]; then
     echo "ok       $name ($spec)"; return
   fi
+  need_go
   start=$(date +%s)
   echo "building $name ($spec) ..."
   if [ -n "${LOCAL[$name]:-}" ]; then
@@ -62,7 +86,11 @@ install_one() {
     [ -d "$src" ] || { echo "go mod download $module gave no source folder" >&2; exit 1; }
     (cd "$src" && go build -ldflags "${LDFLAGS[$name]:-}" -o "$BIN/$name" "$package")   # the read-only module cache: nothing is written there
   else
-    go install "$spec"
+    # into a scratch GOBIN, then renamed: `go install` names the binary after the package
+    # (same file system: the rename is atomic for a running sandbox that calls the old binary)
+    SCRATCH=$(mktemp -d "$BIN/.build-XXXXXX")
+    GOBIN="$SCRATCH" go install "$spec"
+    mv "$SCRATCH"/* "$BIN/$name" && rmdir "$SCRATCH" && SCRATCH=""
   fi
   echo "$spec" > "$stamp"
   echo "built    $name in $(( $(date +%s) - start ))s"

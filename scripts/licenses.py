@@ -4,12 +4,15 @@ a gate that fails on licences this project may not use.
 One collector per ecosystem, each with that ecosystem's own well-kept tool:
 - python: pip-licenses over `.venv` (every service image and stand-in installs a subset of it);
 - go: lichen over every binary `scripts/install-gitops-tools.sh` builds (it reads the modules
-  compiled into the binary and classifies their licence files);
+  compiled into the binary and classifies their licence files), and over the cluster binaries
+  `scripts/install-cluster-tools.sh` built into the per-user cache, as far as it has built them;
 - npm: license-checker-rseidelsohn on each package.json of the project (none today);
 - maven: license-maven-plugin (org.codehaus.mojo) `add-third-party` on each pom under sandbox/maven;
 - debian: the packages the scripts and Dockerfiles install: their archive area (Debian's `main`
   holds only DFSG-free software) and the License fields of their machine-readable copyright file;
-- machine: a CLI the machine provides that a setting makes the project run (`terraform.binary`).
+- machine: a CLI the machine provides that a setting makes the project run (`terraform.binary`);
+- lambda: what the Lambda executor built into ~/.cache/cloud-sandbox/lambda-runtimes (awslambdaric + boto3 venvs by
+  pip-licenses, aws-lambda-ric by license-checker), as far as it has built them.
 
 Denied: AGPL, SSPL, BUSL/Business Source (BSL-1.1), Commons Clause, vendor-only terms, and no
 licence at all. A denied package is reported with what pulled it in; an entry in
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -35,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOW_FILE = ROOT / "scripts" / "licenses-allow.toml"
 PIP_LICENSES = Path(sys.executable).with_name("pip-licenses")
 GO_TOOLS_BIN = ROOT / ".cache" / "bin"
-GO_BINARIES = ("kustomize", "kube-score", "gitops-validate", "lichen", "tofu")
+GO_BINARIES = ("kustomize", "kustomize-v5.4.2", "kube-score", "gitops-validate", "lichen", "tofu")
+CLUSTER_TOOLS = ROOT / "scripts" / "install-cluster-tools.sh"  # `--paths`: where its binaries are
 OWN_GO_MODULES = ("github.com/ticketing/cloud-sandbox/", "local/")  # tools/*: this repository's modules
 NPM_CHECKER = "license-checker-rseidelsohn@5.0.1"
 MAVEN_PLUGIN = "org.codehaus.mojo:license-maven-plugin:2.5.0"
@@ -86,7 +91,8 @@ def python_packages() -> list[Package]:
     rows = json.loads(run([str(PIP_LICENSES), "--python", sys.executable, "--from=mixed", "--format=json",
                              "--with-system"]).stdout)
     parents = _python_parents()
-    own = {"cloud-sandbox"} | {p.name for p in (ROOT / "services").iterdir()}
+    own = {tomllib.loads(p.read_text())["project"]["name"]  # the project and its packages under services/
+           for p in [ROOT / "pyproject.toml", *(ROOT / "services").glob("*/pyproject.toml")]}
     return [Package("python", row["Name"], row["Version"], row["License"],
                     ", ".join(sorted(parents.get(_norm(row["Name"]), []))) or "pyproject.toml / services/*/requirements")
             for row in rows if _norm(row["Name"]) not in {_norm(n) for n in own}]
@@ -114,14 +120,28 @@ def _python_parents() -> dict[str, set[str]]:
 
 
 # ------------------------------------------------------------------ go
+def _go_on_path() -> None:
+    """lichen runs `go version -m`, as _go_main_modules does: a shell without the login PATH
+    (`env -i`, cron) lacks /usr/local/go/bin, where the official Go archive installs."""
+    if shutil.which("go") is None:
+        for folder in ("/usr/local/go/bin", "/usr/lib/go/bin"):
+            if (Path(folder) / "go").exists():
+                os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
+                return
+        raise SystemExit("licenses: go not found (it reads the Go tools' modules; fix: install Go >= 1.24)")
+
+
 def go_packages(lichen: Path = GO_TOOLS_BIN / "lichen") -> list[Package]:
+    _go_on_path()
     binaries = [GO_TOOLS_BIN / name for name in GO_BINARIES]
     missing = [b.name for b in binaries if not b.exists()]
     if missing or not lichen.exists():
         raise SystemExit(f"licenses: {', '.join(missing or ['lichen'])} not built (fix: make tools)")
+    binaries += cluster_binaries()
+    env = _toolchain_env(binaries)  # `go mod download` refuses a module newer than the local Go (argo-cd: 1.27)
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "lichen.json"
-        run([str(lichen), "--json", str(report), *map(str, binaries)])
+        run([str(lichen), "--json", str(report), *map(str, binaries)], env=env)
         data = json.loads(report.read_text())
     users: dict[tuple[str, str], set[str]] = {}
     for binary in data["Binaries"]:
@@ -130,21 +150,46 @@ def go_packages(lichen: Path = GO_TOOLS_BIN / "lichen") -> list[Package]:
     packages = [Package("go", m["Path"], m["Version"], "; ".join(sorted({lic["Name"] for lic in m["Licenses"]})),
                         ", ".join(sorted(users.get((m["Path"], m["Version"]), []))))
                 for m in data["Modules"]]
-    return packages + _go_main_modules(data["Binaries"])
+    return packages + _go_main_modules(data["Binaries"], env)
 
 
-def _go_main_modules(binaries: list[dict]) -> list[Package]:
-    """lichen lists a binary's dependencies, not the module it is built from: classify that too."""
-    packages = []
+def cluster_binaries(script: Path = CLUSTER_TOOLS) -> list[Path]:
+    """The Go binaries `make cluster-tools` built into the per-user cache (none before it has run).
+    pause is C, not Go: its source is part of k8s.io/kubernetes, which the kube-* binaries list."""
+    lines = run(["bash", str(script), "--paths"]).stdout.splitlines() if script.exists() else []
+    return [Path(path) for name, _, path in (line.partition(" ") for line in lines)
+            if name != "pause" and Path(path).is_file()]
+
+
+def _toolchain_env(binaries: list[Path]) -> dict[str, str] | None:
+    """The environment with GOTOOLCHAIN set to the newest Go that built one of the binaries, if that is
+    newer than the local Go; else None (the inherited environment)."""
+    def release(version: str) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+
+    local = run(["go", "env", "GOVERSION"]).stdout.strip()
+    built = re.findall(r": (go\S+)$", run(["go", "version", *map(str, binaries)]).stdout, re.M)
+    newest = max(built, key=release, default=local)
+    return {**os.environ, "GOTOOLCHAIN": newest} if release(newest) > release(local) else None
+
+
+def _go_main_modules(binaries: list[dict], env: dict[str, str] | None = None) -> list[Package]:
+    """lichen lists a binary's dependencies, not the module it is built from: classify that too
+    (once per module and version: k8s.io/kubernetes is the main module of six cluster binaries)."""
+    packages: dict[tuple[str, str], Package] = {}
     for binary in binaries:
         module = binary["ModulePath"]
         if module.startswith(OWN_GO_MODULES):
             continue  # this repository's own module
         version = _main_version(binary["Path"])
-        directory = json.loads(run(["go", "mod", "download", "-json", f"{module}@{version}"]).stdout)["Dir"]
-        texts = [p.read_text(errors="ignore") for p in Path(directory).glob("LICEN[CS]E*")]
-        packages.append(Package("go", module, version, _spdx_guess(texts), Path(binary["Path"]).name))
-    return packages
+        if (module, version) in packages:
+            packages[module, version].pulled_in_by += f", {Path(binary['Path']).name}"
+            continue
+        directory = json.loads(run(["go", "mod", "download", "-json", f"{module}@{version}"], env=env).stdout)["Dir"]
+        texts = [p.read_text(errors="ignore") for p in Path(directory).glob("LICEN[CS]E*")
+                 if p.is_file()]  # k8s.io/kubernetes also has a LICENSES folder
+        packages[module, version] = Package("go", module, version, _spdx_guess(texts), Path(binary["Path"]).name)
+    return list(packages.values())
 
 
 def _main_version(binary: str) -> str:
@@ -228,10 +273,24 @@ def debian_names() -> dict[str, set[str]]:
     return names
 
 
+def _apt_cache_show(names: list[str]) -> dict[str, str]:
+    """Package name -> its `apt-cache show` record, for all names in one call (each call reads the
+    whole package cache: seconds); a name apt knows no package of is absent."""
+    out = subprocess.run(["apt-cache", "show", "--no-all-versions", *names], capture_output=True, text=True).stdout
+    records = {}
+    for record in re.split(r"\n\s*\n", out):
+        name = re.search(r"^Package: (\S+)", record, re.M)
+        if name:
+            records.setdefault(name[1], record)
+    return records
+
+
 def debian_packages() -> list[Package]:
     packages = []
-    for name, sources in sorted(debian_names().items()):
-        show = subprocess.run(["apt-cache", "show", "--no-all-versions", name], capture_output=True, text=True).stdout
+    names = debian_names()
+    records = _apt_cache_show(sorted(names))
+    for name, sources in sorted(names.items()):
+        show = records.get(name, "")
         area = re.search(r"^Filename: pool/(?:updates/)?([^/]+)/", show, re.M)  # security updates: pool/updates/main
         version = re.search(r"^Version: (.+)$", show, re.M)
         copyright_file = Path("/usr/share/doc") / name / "copyright"
@@ -274,8 +333,35 @@ def machine_packages() -> list[Package]:
 
 
 # ------------------------------------------------------------------ the gate
+def lambda_runtime_packages(cache: Path | None = None) -> list[Package]:
+    """What the Lambda executor installed for its runtimes (sandbox/lambda_runtimes.py), as far as built:
+    each python venv (awslambdaric, boto3 and their dependencies) and each node folder (aws-lambda-ric)."""
+    if cache is None:
+        from sandbox.settings import settings
+
+        cache = settings().user_cache_dir / "lambda-runtimes"
+    packages = []
+    for ready in sorted(cache.glob("*/ready.json")):
+        folder = ready.parent
+        if (folder / "bin" / "python").exists():
+            rows = json.loads(run([str(PIP_LICENSES), "--python", str(folder / "bin" / "python"), "--from=mixed",
+                                   "--format=json"]).stdout)
+            packages += [Package("python", row["Name"], row["Version"], row["License"],
+                                 f"Lambda runtime {folder.name}") for row in rows]
+        elif (folder / "node_modules").is_dir():
+            rows = json.loads(run(["npx", "--yes", NPM_CHECKER, "--json", "--excludePrivatePackages",
+                                   "--start", str(folder)]).stdout)
+            for key, row in rows.items():
+                name, _, version = key.rpartition("@")
+                licenses = row.get("licenses", "")
+                packages.append(Package("npm", name, version,
+                                        "; ".join(licenses) if isinstance(licenses, list) else licenses,
+                                        f"Lambda runtime {folder.name}"))
+    return packages
+
+
 COLLECTORS = {"python": python_packages, "go": go_packages, "npm": npm_packages, "maven": maven_packages,
-              "debian": debian_packages, "machine": machine_packages}
+              "debian": debian_packages, "machine": machine_packages, "lambda": lambda_runtime_packages}
 
 
 def load_allow_list(path: Path = ALLOW_FILE) -> dict[tuple[str, str], str]:

@@ -15,8 +15,10 @@
 # Environment:
 #   TERRAFORM                 the CLI (default: OpenTofu from `make tools`, .cache/bin/tofu)
 #   SANDBOX_TERRAFORM__PLUGIN_MIRROR  provider mirror directory (default /opt/tf-plugins)
-#   CHECKOV                   checkov binary (default: PATH, then the cached venv,
-#                             else installed with uv into .cache/venvs/checkov)
+#   CHECKOV                   checkov binary (default: the pinned CHECKOV_VERSION below in its
+#                             own cached venv .cache/venvs/checkov-<version>, installed from PyPI
+#                             on first use with .venv's uv, or pip when there is no uv; never a
+#                             checkov of another version found on PATH)
 #   TF_CHECK_WORKDIR          scratch dir for data dirs / CLI config
 #                             (default <repo>/.cache/tf-check, git-ignored)
 set -euo pipefail
@@ -27,7 +29,7 @@ TERRAFORM="${TERRAFORM:-${REPO_ROOT}/.cache/bin/tofu}"
 MIRROR="${SANDBOX_TERRAFORM__PLUGIN_MIRROR:-/opt/tf-plugins}"
 WORKDIR="${TF_CHECK_WORKDIR:-${REPO_ROOT}/.cache/tf-check}"
 CHECKOV_VERSION="3.3.30"
-CHECKOV_VENV="${REPO_ROOT}/.cache/venvs/checkov"
+CHECKOV_VENV="${REPO_ROOT}/.cache/venvs/checkov-${CHECKOV_VERSION}"   # keyed by version: a bump installs anew
 
 step() { printf '\n== %s\n' "$*"; }
 die() { printf 'tf-check: %s\n' "$*" >&2; exit 1; }
@@ -65,14 +67,29 @@ fi
 step "checkov"
 find_checkov() {
   if [[ -n "${CHECKOV:-}" ]]; then echo "${CHECKOV}"; return; fi
-  if command -v checkov >/dev/null 2>&1; then command -v checkov; return; fi
-  if [[ -x "${CHECKOV_VENV}/bin/checkov" ]]; then echo "${CHECKOV_VENV}/bin/checkov"; return; fi
-  local uv
+  # .complete is written last: a half-built venv (interrupted install) is built again
+  if [[ -x "${CHECKOV_VENV}/bin/checkov" && -f "${CHECKOV_VENV}/.complete" ]]; then echo "${CHECKOV_VENV}/bin/checkov"; return; fi
+  # its own venv: checkov's pinned boto3 conflicts with moto's in .venv. The interpreter is .venv's
+  # (make venv, a prerequisite of make tf-check), else python3.11 from PATH.
+  local python uv
+  python="${REPO_ROOT}/.venv/bin/python"
+  [[ -x "${python}" ]] || python="$(command -v python3.11 || true)"
+  [[ -n "${python}" ]] || die "no Python 3.11 to install checkov with; run make venv (or set CHECKOV)"
   uv="$(command -v uv || echo "${REPO_ROOT}/.venv/bin/uv")"   # make venv installs uv into .venv
-  [[ -x "${uv}" ]] || die "checkov not found and uv is missing; run make venv (it installs uv), pip install checkov==${CHECKOV_VERSION} or set CHECKOV"
-  echo "installing checkov==${CHECKOV_VERSION} into ${CHECKOV_VENV}" >&2
-  "${uv}" venv -q -p 3.11 "${CHECKOV_VENV}" >&2
-  "${uv}" pip install -q -p "${CHECKOV_VENV}/bin/python" "checkov==${CHECKOV_VERSION}" >&2
+  echo "installing checkov==${CHECKOV_VERSION} into ${CHECKOV_VENV#"${REPO_ROOT}/"} (once)" >&2
+  rm -rf "${CHECKOV_VENV}"
+  if [[ -x "${uv}" ]]; then
+    # the platform's certificate store, as pip does: uv's own bundle lacks a CA the machine adds
+    export UV_SYSTEM_CERTS="${UV_SYSTEM_CERTS:-1}"
+    "${uv}" venv -q -p "${python}" "${CHECKOV_VENV}" >&2
+    "${uv}" pip install -q -p "${CHECKOV_VENV}/bin/python" "checkov==${CHECKOV_VERSION}" >&2 \
+      || die "uv could not install checkov==${CHECKOV_VERSION} from PyPI"
+  else
+    "${python}" -m venv "${CHECKOV_VENV}" >&2
+    "${CHECKOV_VENV}/bin/python" -m pip install -q "checkov==${CHECKOV_VERSION}" >&2 \
+      || die "pip could not install checkov==${CHECKOV_VERSION} from PyPI"
+  fi
+  touch "${CHECKOV_VENV}/.complete"
   echo "${CHECKOV_VENV}/bin/checkov"
 }
 CHECKOV_BIN="$(find_checkov)"

@@ -7,8 +7,9 @@ def test_defaults(monkeypatch):
     for k in ("KAFKA_BROKERS", "ANALYTICS_WINDOW_SECONDS"):
         monkeypatch.delenv(k, raising=False)
     a = aj.parse_args([])
-    assert (a.brokers, a.source_topic, a.sink_topic, a.dlq_topic) == (
-        "127.0.0.1:19092", "ticket-bookings", "analytics-results", "ticket-bookings-dlq")
+    assert (a.brokers, a.source_topic, a.clock_topic, a.sink_topic, a.dlq_topic) == (
+        "127.0.0.1:19092", "ticket-bookings", "analytics-clock", "analytics-results",
+        "ticket-bookings-dlq")
     assert a.window_seconds == 60
     assert 0 < a.out_of_orderness_seconds <= 5
 
@@ -38,6 +39,42 @@ def test_kafka_sink_is_exactly_once_with_bounded_transaction_timeout():
 def test_kafka_source_skips_bad_json():
     opts = aj.kafka_source_options("b:9092", "ticket-bookings", "g")
     assert opts["json.ignore-parse-errors"] == "true"
+
+
+def test_one_source_reads_bookings_and_the_clock_topic():
+    """One source over a topic list (not a second table): per-partition watermarks, the minimum
+    over non-idle partitions, and the job graph of a bookings-only job (savepoints still map)."""
+    opts = aj.kafka_source_options("b:9092", "ticket-bookings", "g", "analytics-clock")
+    assert opts["topic"] == "ticket-bookings;analytics-clock"
+    assert aj.kafka_source_options("b:9092", "ticket-bookings", "g")["topic"] == "ticket-bookings"
+
+
+def test_clock_topic_from_env_can_be_disabled_and_is_never_the_bookings_topic(monkeypatch):
+    import pytest
+
+    monkeypatch.setenv("ANALYTICS_CLOCK_TOPIC", "my-clock")
+    assert aj.parse_args([]).clock_topic == "my-clock"
+    assert aj.parse_args(["--clock-topic", ""]).clock_topic == ""
+    with pytest.raises(SystemExit):
+        aj.parse_args(["--clock-topic", "ticket-bookings"])
+
+
+def test_kafka_tables_read_the_clock_topic_with_the_bookings():
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    def source_topics(argv):
+        t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+        args = aj.parse_args(["--brokers", "b:9092", *argv])
+        aj.create_kafka_tables(t_env, args.brokers, args.source_topic, args.sink_topic, None,
+                               args.group_id, args.transactional_id_prefix,
+                               aj.settings_from_args(args), args.clock_topic or None)
+        ddl = t_env.execute_sql("SHOW CREATE TABLE bookings").collect()
+        with ddl:
+            text = next(iter(ddl))[0]
+        return next(line for line in text.splitlines() if "'topic'" in line).strip()
+
+    assert source_topics([]) == "'topic' = 'ticket-bookings;analytics-clock',"
+    assert source_topics(["--clock-topic", ""]) == "'topic' = 'ticket-bookings',"
 
 
 def test_connector_jars_from_env(tmp_path):
@@ -72,3 +109,14 @@ def test_heartbeat_payload_matches_what_the_job_ignores():
     assert heartbeat.HEARTBEAT_TYPE == aj.HEARTBEAT_TYPE
     assert json.loads(heartbeat.heartbeat_payload(now=1.5)) == {"type": "heartbeat",
                                                                "timestamp": 1.5}
+
+
+def test_heartbeat_writes_the_clock_topic_and_refuses_the_bookings_topic(monkeypatch):
+    import heartbeat
+    import pytest
+
+    monkeypatch.delenv("ANALYTICS_CLOCK_TOPIC", raising=False)
+    assert heartbeat.CLOCK_TOPIC == aj.DEFAULT_CLOCK_TOPIC
+    assert aj.DEFAULT_SOURCE_TOPIC in heartbeat.BUSINESS_TOPICS
+    with pytest.raises(SystemExit):
+        heartbeat.main(["--topic", "ticket-bookings", "--once"])

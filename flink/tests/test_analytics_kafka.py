@@ -5,9 +5,16 @@ Needs a broker at KAFKA_BROKERS (skips cleanly otherwise) and the Kafka SQL conn
 
 Late-event dropping is covered by the file-based test: with Kafka the source emits watermarks
 periodically (every 200 ms), so whether a record is late depends on poll batching.
+
+Event time moves on as in the sandbox: clock ticks (heartbeat.py's payload) on a clock topic of
+the test's own, never on the bookings topic; the booking partitions go idle after 1 s and the
+clock, ticking on like the heartbeat (a lone tick would go idle with them), closes the windows.
+The ticks start once the job has read every booking (its committed offsets say so): a split's
+watermark counts only from that split's first record, so a tick read first could overtake them.
 """
 
 import json
+import threading
 import time
 
 import pytest
@@ -30,20 +37,60 @@ def booking(bid, event_id, count, ts):
                        "ticket_count": count, "timestamp": ts})
 
 
-def _heartbeats(brokers, topic, ts):
-    import heartbeat
-    from confluent_kafka import Producer
+class _Clock:
+    """heartbeat.py for the test: a round stamped ``ts`` on every partition of the clock topic every
+    0.3 s, from a thread, while the ``with`` block runs."""
 
-    p = Producer({"bootstrap.servers": brokers})
-    heartbeat.send_heartbeats(p, topic, heartbeat.partitions_of(p, topic), now=ts)
-    assert p.flush(30) == 0
+    def __init__(self, brokers, topic, ts):
+        self.brokers, self.topic, self.ts = brokers, topic, ts
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import heartbeat
+        from confluent_kafka import Producer
+
+        p = Producer({"bootstrap.servers": self.brokers, "linger.ms": 0})
+        partitions = heartbeat.partitions_of(p, self.topic)
+        while not self.stop.is_set():
+            heartbeat.send_heartbeats(p, self.topic, partitions, now=self.ts)
+            p.flush(10)
+            self.stop.wait(0.3)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(15)
 
 
-def _job_args(brokers, src, out, dlq, group, tx):
+def _wait_read(brokers, group, topic, timeout_s=90):
+    """Until the job's committed offsets (on each checkpoint) are the end of every partition of
+    ``topic``: it has read every record written there so far."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False})
+    try:
+        parts = [TopicPartition(topic, p) for p in c.list_topics(topic, timeout=10).topics[topic].partitions]
+        end = {tp.partition: c.get_watermark_offsets(tp, timeout=10)[1] for tp in parts}
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(tp.offset == end[tp.partition] for tp in c.committed(parts, timeout=10)):
+                return
+            time.sleep(0.3)
+    finally:
+        c.close()
+    raise AssertionError(f"the job did not read {topic} to its end in {timeout_s} s")
+
+
+def _job_args(brokers, src, clock, out, dlq, group, tx):
     import analytics_job as aj
 
     return aj.parse_args([
-        "--brokers", brokers, "--source-topic", src, "--sink-topic", out, "--dlq-topic", dlq,
+        "--brokers", brokers, "--source-topic", src, "--clock-topic", clock,
+        "--sink-topic", out, "--dlq-topic", dlq,
         "--group-id", group, "--transactional-id-prefix", tx,
         "--window-seconds", "10", "--out-of-orderness-seconds", "3",
         "--idle-timeout-seconds", "1", "--checkpoint-interval-ms", "500",
@@ -68,7 +115,8 @@ def kafka_run():
         pytest.skip("Kafka SQL connector jar not found")
     brokers = brokers_or_skip()
     src, out, dlq = unique("it-bookings"), unique("it-results"), unique("it-dlq")
-    create_topics(brokers, {src: PARTITIONS, out: 1, dlq: 1})
+    clock = unique("it-clock")
+    create_topics(brokers, {src: PARTITIONS, clock: 1, out: 1, dlq: 1})
 
     records = [
         # W0 [14:00:00, 14:00:10): ev 10 -> 2+3+4 = 9 in 3 bookings, across partitions,
@@ -87,18 +135,21 @@ def kafka_run():
         (1, booking("bad-huge", 10, 10**6, BASE + 12)),
     ]
     produce(brokers, src, records)
-    # close W0 and W10: a heartbeat round on every partition (watermark = min over partitions)
-    _heartbeats(brokers, src, BASE + 40)
 
-    args = _job_args(brokers, src, out, dlq, unique("it-analytics"), unique("it-tx"))
+    group = unique("it-analytics")
+    args = _job_args(brokers, src, clock, out, dlq, group, unique("it-tx"))
     started = time.monotonic()
     _, stmt = aj.build_kafka_job(args)
     result = stmt.execute()
     try:
-        expected_keys = 4
-        results = consume_until(
-            brokers, out, lambda rs: len({(r["event_id"], r["window_end"]) for r in rs})
-            >= expected_keys, timeout_s=90)
+        _wait_read(brokers, group, src)
+        # close W0 and W10 without another booking: the booking partitions go idle after 1 s,
+        # then the clock alone holds the watermark
+        with _Clock(brokers, clock, BASE + 40):
+            expected_keys = 4
+            results = consume_until(
+                brokers, out, lambda rs: len({(r["event_id"], r["window_end"]) for r in rs})
+                >= expected_keys, timeout_s=90)
         visible_after = time.monotonic() - started
         dead = consume_until(brokers, dlq, lambda rs: len(rs) >= 2, timeout_s=20)
         # give a duplicate (if the sink produced one) a chance to show up
@@ -150,8 +201,10 @@ def test_stop_with_savepoint_mid_window_and_resume_keeps_exact_totals(tmp_path):
         pytest.skip("Kafka SQL connector jar not found")
     brokers = brokers_or_skip()
     src, out, dlq = unique("rs-bookings"), unique("rs-results"), unique("rs-dlq")
-    create_topics(brokers, {src: PARTITIONS, out: 1, dlq: 1})
-    args = _job_args(brokers, src, out, dlq, unique("rs-analytics"), unique("rs-tx"))
+    clock = unique("rs-clock")
+    create_topics(brokers, {src: PARTITIONS, clock: 1, out: 1, dlq: 1})
+    group = unique("rs-analytics")
+    args = _job_args(brokers, src, clock, out, dlq, group, unique("rs-tx"))
 
     part1 = [
         (0, booking("p1", 30, 2, BASE + 1)),
@@ -180,15 +233,17 @@ def test_stop_with_savepoint_mid_window_and_resume_keeps_exact_totals(tmp_path):
     mark("stopped with savepoint")
 
     produce(brokers, src, part2)
-    _heartbeats(brokers, src, BASE + 40)
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     t_env.get_config().set("execution.savepoint.path", savepoint)
     _, stmt = aj.build_kafka_job(args, t_env)
     job2 = stmt.execute().get_job_client()
     try:
-        results = consume_until(
-            brokers, out, lambda rs: any(r["window_end"] == "2026-11-25T14:00:20Z" for r in rs),
-            timeout_s=60)
+        _wait_read(brokers, group, src)
+        mark("job 2 read part 2")
+        with _Clock(brokers, clock, BASE + 40):  # closes W10 once the booking partitions are idle
+            results = consume_until(
+                brokers, out, lambda rs: any(r["window_end"] == "2026-11-25T14:00:20Z" for r in rs),
+                timeout_s=60)
         mark("W10 visible after resume")
         time.sleep(1.5)  # room for a duplicate to show up, if there were one
         results = consume_until(brokers, out, lambda rs: False, timeout_s=3)

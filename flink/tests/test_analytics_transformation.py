@@ -38,7 +38,8 @@ LINES = [
     (booking("late2", 2, 50, BASE + 19), "late: 6 s behind max (> bound), W10 fired -> dropped"),
     (booking("b10", 3, 2, BASE + 22.5), "W20 ev3, behind max but within bound: counted"),
     (json.dumps({"type": "heartbeat", "timestamp": BASE + 24}),
-     "heartbeat: moves the watermark only, neither counted nor dead-lettered"),
+     "clock tick (analytics-clock in the real job, same source): moves the watermark only, "
+     "neither counted nor dead-lettered"),
     # bad records: never stop the job, never in a total
     ("this is not json", "non-JSON: skipped by the format"),
     ('{"booking_id": "trunc", "event_id": 1', "truncated JSON: skipped by the format"),

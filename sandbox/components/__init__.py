@@ -26,6 +26,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         # they reach each other through it
         "gateway": "sandbox.components.gateway:Gateway",
         "analytics": "sandbox.components.analytics:Analytics",
+        "init": "sandbox.components.init_hooks:InitHooks",
     },
     # the same pieces as containers (sandbox/components/docker), the same Terraform task against
     # the AWS container; the services reach each other by network alias, so no gateway
@@ -37,6 +38,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "flink": "sandbox.components.docker.flink:Flink",
         "terraform": "sandbox.components.docker.terraform:Terraform",
         "analytics": "sandbox.components.docker.analytics:Analytics",
+        "init": "sandbox.components.init_hooks:InitHooks",
     },
 }
 # how each runtime runs a Deployment of the overlay

@@ -1,9 +1,11 @@
-"""The booking-analytics Flink job on the sandbox's cluster, plus its watermark heartbeat.
+"""The booking-analytics Flink job on the sandbox's cluster, plus its event-time heartbeat.
 
 `up` submits `flink/analytics_job.py` with `flink run -py` (the Kafka connector jar shipped with
 `--jarfile`) unless a job of that name already runs; a job stopped with a savepoint is resumed
 from it, so window totals survive restarts. The heartbeat process keeps event time moving when no
-bookings arrive (see flink/heartbeat.py).
+bookings arrive by writing ticks to the job's own clock topic, never to `ticket-bookings` (see
+flink/heartbeat.py); the topic is in `kafka.topics` and ensured again before a submission, for a
+Kafka that was already running when the topic was added.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sandbox.settings import PROJECT_ROOT
 JOB_NAME = "booking-analytics"
 JOB_FILE = PROJECT_ROOT / "flink" / "analytics_job.py"
 HEARTBEAT = PROJECT_ROOT / "flink" / "heartbeat.py"
+CLOCK_TOPIC = "analytics-clock"  # the job's event-time ticks (flink/analytics_job.py DEFAULT_CLOCK_TOPIC)
 
 
 class Analytics(Component):
@@ -37,11 +40,17 @@ class Analytics(Component):
         return Flink(self.settings, self.state)
 
     @property
-    def brokers(self) -> str:
+    def host_brokers(self) -> str:
+        """Kafka as this (host) process reaches it, in either runtime."""
         return f"127.0.0.1:{self.settings.ports.kafka}"
 
+    @property
+    def brokers(self) -> str:
+        """Kafka as the job and the heartbeat reach it."""
+        return self.host_brokers
+
     def processes(self) -> list[ProcessSpec]:
-        command = [sys.executable, str(HEARTBEAT), "--brokers", self.brokers, "--topic", "ticket-bookings"]
+        command = [sys.executable, str(HEARTBEAT), "--brokers", self.brokers, "--topic", CLOCK_TOPIC]
         return [ProcessSpec("heartbeat", command)]
 
     # ------------------------------------------------------------ job control
@@ -64,7 +73,17 @@ class Analytics(Component):
 
     def after_start(self) -> None:
         if not self.running_job():
+            self.ensure_clock_topic()  # the job fails at start if a topic it reads is missing
             self.submit()
+
+    def ensure_clock_topic(self) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        from sandbox.components.kafka import Kafka
+
+        admin = AdminClient({"bootstrap.servers": self.host_brokers, "log_level": 0})
+        if CLOCK_TOPIC not in admin.list_topics(timeout=10).topics:
+            Kafka._create_topics(admin, [CLOCK_TOPIC], self.settings.kafka.partitions)
 
     def _flink_cli(self, *args: str, timeout: float = 120) -> str:
         env = {"FLINK_CONF_DIR": str(self.flink.conf_dir), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
@@ -86,8 +105,8 @@ class Analytics(Component):
         for jar in self.flink.connector_jars:
             args += ["--jarfile", str(jar)]
         args += ["-pyclientexec", sys.executable, "-py", str(JOB_FILE), "--",
-                 "--brokers", self.brokers, "--window-seconds", str(self.settings.analytics.window_seconds),
-                 "--no-wait"]
+                 "--brokers", self.brokers, "--clock-topic", CLOCK_TOPIC,
+                 "--window-seconds", str(self.settings.analytics.window_seconds), "--no-wait"]
         output = self._flink_cli(*args)
         match = re.search(r"JOB_ID (\w+)", output) or re.search(r"JobID ([0-9a-f]{32})", output)
         if not match:

@@ -56,7 +56,7 @@ class Component(ABC):
     # cheap checks (HTTP, sockets) always run live so a change is never hidden by the cache
     cached_health: bool = False
     # start order (orchestrator): None = every selected component of a lower tier; else these names
-    needs: tuple[str, ...] | None = None
+    needs: tuple[str, ...] | None = None  # ("*",): every other selected component
     needed_by_later_tiers: bool = True  # False: higher tiers do not wait for this one
     port_name: str = ""  # key in Settings.ports of the main (advertised) port
     extra_port_names: tuple[str, ...] = ()

@@ -5,19 +5,43 @@ replicas' private ports. Every possible replica slot (up to the HPA's maximum) i
 health-checked on the readiness probe's path, so a replica receives traffic only once it is
 ready and the emulated HPA scales by starting or stopping processes — no reload needed.
 A replica that is scaled down first leaves the balancer through HAProxy's runtime API (like a
-Pod leaving its Service's endpoints) and stops once its in-flight requests are done.
+Pod leaving its Service's endpoints) and stops once its in-flight requests are done. What HAProxy
+answers itself (no ready replica, a timeout) is JSON of the services' error shape, never its
+HTML pages (`errorfile`).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import shutil
 import socket
 import time
+from pathlib import Path
 
 from sandbox.components.base import Component, Kind, ProcessSpec
 from sandbox.errors import SandboxError
 from sandbox.health import Health
+
+# what HAProxy answers itself, as the services would: {"error", "field": null, "retryable"}
+GATEWAY_ERRORS = {
+    400: ("Bad Request", "bad request: the gateway could not parse it", False),
+    403: ("Forbidden", "forbidden by the gateway", False),
+    408: ("Request Timeout", "the request was not received in time, retry", True),
+    500: ("Internal Server Error", "gateway error, retry", True),
+    502: ("Bad Gateway", "the service answered with an invalid response, retry", True),
+    503: ("Service Unavailable", "no ready replica of the service, retry", True),
+    504: ("Gateway Timeout", "the service did not answer in time, retry", True),
+}
+
+
+def error_response(code: int, reason: str, message: str, retryable: bool) -> bytes:
+    """A whole HTTP response for HAProxy's `errorfile`: status line, headers, JSON body."""
+    body = json.dumps({"error": message, "field": None, "retryable": retryable}).encode()
+    head = (f"HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode() + body
 
 
 class Gateway(Component):
@@ -45,7 +69,14 @@ class Gateway(Component):
 
     def prepare(self) -> None:
         self.conf_dir.mkdir(parents=True, exist_ok=True)
+        self.errors_dir.mkdir(exist_ok=True)
+        for code, (reason, message, retryable) in GATEWAY_ERRORS.items():
+            (self.errors_dir / f"{code}.http").write_bytes(error_response(code, reason, message, retryable))
         (self.conf_dir / "haproxy.cfg").write_text(self.config())
+
+    @property
+    def errors_dir(self) -> Path:
+        return self.conf_dir / "errors"
 
     def config(self) -> str:
         lines = [
@@ -61,6 +92,8 @@ class Gateway(Component):
             "    retries 2",
             "    option redispatch",  # a connect failure (replica just died) is retried elsewhere
             "    default-server inter 1s fall 1 rise 1",
+            # HAProxy's own answers (no ready replica, timeouts) in the services' JSON error shape
+            *[f"    errorfile {code} {self.errors_dir / f'{code}.http'}" for code in GATEWAY_ERRORS],
             "",
         ]
         for service in self.services():
@@ -81,8 +114,13 @@ class Gateway(Component):
         return "\n".join(lines)
 
     @property
-    def admin_socket(self):
-        return self.conf_dir / "admin.sock"
+    def admin_socket(self) -> Path:
+        """In the conf dir, unless that path is longer than HAProxy takes (97 bytes, of a unix
+        socket's 108): then a name in /tmp derived from it, so a deep state dir still works."""
+        path = self.conf_dir / "admin.sock"
+        if len(str(path)) <= 97:
+            return path
+        return Path("/tmp") / f"sandbox-haproxy-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.sock"
 
     def _admin(self, command: str) -> str:
         with socket.socket(socket.AF_UNIX) as sock:

@@ -26,7 +26,8 @@ from sandbox.settings import PROJECT_ROOT
 SERVICES_DIR = PROJECT_ROOT / "services"
 MAX_REPLICAS_PER_SERVICE = 20
 # what a running replica does not load: editing these never triggers a rollout
-NOT_RUNTIME_DIRS = {"tests", "bench", "__pycache__"}  # and every dot-folder (.pytest_cache, .ruff_cache)
+# and every dot-folder (.pytest_cache, .ruff_cache) and *.egg-info (the editable install's metadata)
+NOT_RUNTIME_DIRS = {"tests", "bench", "__pycache__"}
 NOT_RUNTIME_SUFFIXES = {".pyc", ".md"}
 
 
@@ -90,8 +91,7 @@ class Service(Component):
     # ------------------------------------------------------------ component protocol
     def _pod_env(self) -> dict[str, str]:
         """The env every replica gets; `_env` adds what is the replica's own."""
-        return {**self.workload.env, **self.endpoints.host, "HOST": "127.0.0.1",
-                "PYTHONPATH": f"{self.folder}:{SERVICES_DIR / 'common'}"}
+        return {**self.workload.env, **self.endpoints.host, "HOST": "127.0.0.1"}  # packages: make venv
 
     def _env(self, port: int) -> dict[str, str]:
         return {**self._pod_env(), "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(port))}
@@ -148,7 +148,8 @@ class Service(Component):
             for path in sorted(root.rglob("*")):
                 parts = path.relative_to(root).parts
                 if (path.is_file() and path.suffix not in NOT_RUNTIME_SUFFIXES
-                        and not any(p in NOT_RUNTIME_DIRS or p.startswith(".") for p in parts)):
+                        and not any(p in NOT_RUNTIME_DIRS or p.startswith(".") or p.endswith(".egg-info")
+                                    for p in parts)):
                     digest.update(str(path.relative_to(SERVICES_DIR)).encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()[:16]
 

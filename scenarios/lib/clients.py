@@ -56,6 +56,14 @@ class Api:
         assert r.status_code == 201, (r.status_code, r.text)
         return r.json()
 
+    def list_events(self, **params) -> requests.Response:
+        """GET /api/events with ``limit``/``cursor``/``name``: one page, the others in its Link header."""
+        return self.get("/api/events", params=params)
+
+    def book_like_the_seed(self, body: dict) -> requests.Response:
+        """The seed's load-test request: POST /api/book with the body only (no Idempotency-Key), once."""
+        return self.session.post(self.base + "/api/book", json=body, timeout=self.timeout)
+
     def book(self, body: dict, key: str | None = None, tries: int = 30, deadline_s: float = 60,
              backoff: float = 0.25) -> BookingAttempt:
         """POST /api/book; retry 502/503/504 and connection errors with the *same* key (the
@@ -137,6 +145,17 @@ class Kafka:
         try:
             parts = c.list_topics(topic, timeout=10).topics[topic].partitions
             return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+        finally:
+            c.close()
+
+    def offset_ranges(self, topic: str) -> dict[int, tuple[int, int]]:
+        """partition -> (log start offset, end offset)."""
+        from confluent_kafka import TopicPartition
+
+        c = self.consumer()
+        try:
+            parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+            return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in parts}
         finally:
             c.close()
 

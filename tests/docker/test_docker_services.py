@@ -48,7 +48,8 @@ def test_browse_book_confirmed_through_containers(services):
                                                       "venue": "Container Hall", "capacity": 5}, timeout=10)
     assert created.status_code == 201, created.text
     event = created.json()
-    assert any(e["id"] == event["id"] for e in requests.get(f"{catalog}/events", timeout=10).json())
+    listed = requests.get(f"{catalog}/events", params={"name": event["name"]}, timeout=10).json()  # one page: filter
+    assert [e["id"] for e in listed] == [event["id"]]
     response = requests.post(f"{booking}/book", json={"event_id": event["id"], "user_id": "docker-u", "ticket_count": 2},
                              headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
     assert response.status_code == 202, response.text

@@ -10,7 +10,7 @@ SCRIPT = ROOT / "scripts" / "gitops-check.sh"
 
 
 def test_gitops_check_passes():
-    missing = [t for t in ("kustomize", "gitops-validate", "kube-score") if tool(t) is None]
+    missing = [t for t in ("kustomize", "kustomize-v5.4.2", "gitops-validate", "kube-score") if tool(t) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed: run scripts/install-gitops-tools.sh")
     proc = subprocess.run([str(SCRIPT)], capture_output=True, text=True, cwd=ROOT, timeout=300)

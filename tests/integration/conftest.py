@@ -40,3 +40,14 @@ def sandbox_env() -> dict[str, str]:
 
         leftovers = process.owned_processes(str(settings().state_dir.resolve()))
         assert not leftovers, f"processes left after down: {[p.cmdline() for p in leftovers]}"
+
+
+@pytest.fixture(scope="session")
+def made_events(sandbox_env) -> list[int]:
+    """Events a test made on the sandbox (append their ids): purged with their bookings when the
+    session ends, once the consumer has decided them, so the developer's sandbox is left as it was."""
+    from svc_common.pg_cleanup import purge_events
+
+    made: list[int] = []
+    yield made
+    purge_events(sandbox_env["DATABASE_URL"], made, wait_decided_s=30)

@@ -112,25 +112,34 @@ def test_lambda_invocations_are_in_the_lambda_log(sandbox_env):
 
 def test_kafka_topics_and_round_trip(sandbox_env):
     from confluent_kafka import Consumer, Producer, TopicPartition
-    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.admin import AdminClient, NewTopic
 
     brokers = sandbox_env["KAFKA_BROKERS"]
-    topics = AdminClient({"bootstrap.servers": brokers}).list_topics(timeout=5).topics
-    for name in ("ticket-bookings", "analytics-results"):
+    admin = AdminClient({"bootstrap.servers": brokers})
+    topics = admin.list_topics(timeout=5).topics
+    for name in ("ticket-bookings", "analytics-results", "analytics-clock"):
         assert name in topics and len(topics[name].partitions) == 3
-    producer = Producer({"bootstrap.servers": brokers, "acks": "all", "enable.idempotence": True})
+    # the probe goes to a topic of its own: ticket-bookings carries bookings only (its consumers
+    # and scenarios/test_analytics.py read it as such)
     key = uuid.uuid4().hex
-    delivered = []
-    producer.produce("ticket-bookings", key=key, value=json.dumps({"probe": key}),
-                     on_delivery=lambda err, msg: delivered.append(msg))
-    producer.flush(10)
-    msg = delivered[0]
-    assert msg.error() is None
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"it-{key}", "isolation.level": "read_committed"})
-    consumer.assign([TopicPartition("ticket-bookings", msg.partition(), msg.offset())])
-    got = consumer.poll(10)
-    consumer.close()
-    assert got is not None and json.loads(got.value()) == {"probe": key}
+    probe_topic = f"it-probe-{key[:12]}"
+    admin.create_topics([NewTopic(probe_topic, num_partitions=1, replication_factor=1)])[probe_topic].result(10)
+    try:
+        producer = Producer({"bootstrap.servers": brokers, "acks": "all", "enable.idempotence": True})
+        delivered = []
+        producer.produce(probe_topic, key=key, value=json.dumps({"probe": key}),
+                         on_delivery=lambda err, msg: delivered.append(msg))
+        producer.flush(10)
+        msg = delivered[0]
+        assert msg.error() is None
+        consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"it-{key}",
+                             "isolation.level": "read_committed"})
+        consumer.assign([TopicPartition(probe_topic, msg.partition(), msg.offset())])
+        got = consumer.poll(10)
+        consumer.close()
+        assert got is not None and json.loads(got.value()) == {"probe": key}
+    finally:
+        admin.delete_topics([probe_topic])[probe_topic].result(10)
 
 
 def test_postgres_app_database_and_unprivileged_server(sandbox_env):

@@ -65,11 +65,12 @@ def test_crashed_service_is_restarted_by_the_monitor(sandbox_env):
 
 
 @contextmanager
-def bookings_flowing(sandbox_env, name: str):
+def bookings_flowing(sandbox_env, made_events: list[int], name: str):
     """4 threads posting bookings through the frontend (POSTs, which the gateway never retries)
     until the block ends; yields the list of status codes."""
     event = requests.post(f"{sandbox_env['EVENT_SERVICE_URL']}/events", timeout=10, json={
         "name": name, "date": "2030-01-01", "venue": "loopback", "capacity": 100_000}).json()
+    made_events.append(event["id"])
     url = f"{sandbox_env['FRONTEND_URL']}/api/book"
     statuses: list[int] = []
     stop = threading.Event()
@@ -91,11 +92,11 @@ def bookings_flowing(sandbox_env, name: str):
             w.join()
 
 
-def test_scale_down_under_load_answers_every_request(sandbox_env):
+def test_scale_down_under_load_answers_every_request(sandbox_env, made_events):
     """HPA-style scale 2 -> 4 -> 2 -> 4 -> 2 of the frontend while bookings flow through it: the
     stopped replicas leave the gateway first, so not one request gets a 502."""
     sandbox = Sandbox(settings())
-    with bookings_flowing(sandbox_env, "scale-test") as statuses:
+    with bookings_flowing(sandbox_env, made_events, "scale-test") as statuses:
         for replicas in (4, 2, 4, 2):
             until(lambda n=replicas: sandbox.scale("frontend", n),  # False while the monitor holds the lock
                   timeout=30, what=f"frontend scaled to {replicas}", interval=0.2)
@@ -104,7 +105,7 @@ def test_scale_down_under_load_answers_every_request(sandbox_env):
     assert set(statuses) == {202}, {s: statuses.count(s) for s in set(statuses)}
 
 
-def test_up_rolls_out_changed_code_one_replica_at_a_time(sandbox_env, monkeypatch):
+def test_up_rolls_out_changed_code_one_replica_at_a_time(sandbox_env, made_events, monkeypatch):
     """A new revision (here: a changed digest, as an edited source file gives) makes `up` replace
     every replica, one at a time behind the gateway, with no failed request; an unchanged one
     is reused. The real revision is rolled back in at the end."""
@@ -114,7 +115,7 @@ def test_up_rolls_out_changed_code_one_replica_at_a_time(sandbox_env, monkeypatc
     before = set(_pids()["frontend"])
     real = Service.revision
     monkeypatch.setattr(Service, "revision", lambda self: "rollout-test" if self.name == "frontend" else real(self))
-    with bookings_flowing(sandbox_env, "rollout-test") as statuses:
+    with bookings_flowing(sandbox_env, made_events, "rollout-test") as statuses:
         results = {r.name: r.action for r in sandbox.up("frontend,booking-service")}
         time.sleep(0.5)
     assert results == {"frontend": "rolled out", "booking-service": "reused"}

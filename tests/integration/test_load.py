@@ -14,9 +14,10 @@ import requests
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def test_locust_runs_the_seed_stages_and_its_thresholds_decide_the_exit_code(sandbox_env, tmp_path):
+def test_locust_runs_the_seed_stages_and_its_thresholds_decide_the_exit_code(sandbox_env, made_events, tmp_path):
     event = requests.post(f"{sandbox_env['EVENT_SERVICE_URL']}/events", timeout=10, json={
         "name": "locust test", "date": "2030-01-01", "venue": "loopback", "capacity": 100000}).json()["id"]
+    made_events.append(event)
     command = [str(Path(sys.executable).with_name("locust")), "-f", "load/locustfile.py", "--headless",
                "--host", sandbox_env["FRONTEND_URL"], "--csv", str(tmp_path / "run"), "--only-summary", "--loglevel", "WARNING"]
     env = {**os.environ, "EVENT_ID": str(event), "LOAD_SCALE": "0.05"}  # 15 s, peak 150 users

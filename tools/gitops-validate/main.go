@@ -11,6 +11,12 @@
 // Usage: kustomize build gitops/overlays/sandbox | gitops-validate -
 //
 //	gitops-validate [-allow-kind Kind,...] FILE|- ...
+//	gitops-validate -normalize FILE|-
+//
+// -normalize validates nothing: it prints the objects in a canonical form (keys sorted, one YAML
+// document per object, objects sorted by apiVersion, kind, namespace and name), so that two renders
+// of the same manifests by different kustomize versions can be compared with diff
+// (scripts/gitops-check.sh): quoting, indentation and document order do not count, values do.
 package main
 
 import (
@@ -21,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	argov1alpha1 "github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
@@ -61,14 +68,22 @@ type result struct {
 
 func main() {
 	allow := flag.String("allow-kind", "", "comma-separated kinds accepted without a schema (e.g. CustomResourceDefinition)")
+	normalize := flag.Bool("normalize", false, "print the objects in canonical form (sorted keys and objects) instead of validating")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: gitops-validate [-allow-kind K1,K2] FILE|- ...")
+		fmt.Fprintln(os.Stderr, "usage: gitops-validate [-allow-kind K1,K2] FILE|- ...\n       gitops-validate -normalize FILE|-")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() == 0 {
+	if flag.NArg() == 0 || (*normalize && flag.NArg() != 1) {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *normalize {
+		if err := printNormalized(os.Stdout, flag.Arg(0)); err != nil {
+			fmt.Fprintln(os.Stderr, "gitops-validate -normalize:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	allowed := map[string]bool{}
 	for _, k := range strings.Split(*allow, ",") {
@@ -233,6 +248,56 @@ func requiredFields(obj runtime.Object) error {
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// printNormalized writes every object of one YAML stream in canonical form (see -normalize).
+func printNormalized(w io.Writer, name string) error {
+	r := io.Reader(os.Stdin)
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	type object struct {
+		key, label string
+		yaml       []byte
+	}
+	var objects []object
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
+	for i := 0; ; i++ {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: document %d: %w", name, i, err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 || isOnlyComments(doc) {
+			continue
+		}
+		var obj map[string]any
+		if err := sigsyaml.Unmarshal(doc, &obj); err != nil {
+			return fmt.Errorf("%s: document %d: %w", name, i, err)
+		}
+		md, _ := obj["metadata"].(map[string]any)
+		key := fmt.Sprintf("%v %v %v/%v", obj["apiVersion"], obj["kind"], md["namespace"], md["name"])
+		out, err := sigsyaml.Marshal(obj) // through JSON: map keys come out sorted
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", name, key, err)
+		}
+		objects = append(objects, object{key, fmt.Sprintf("%v/%v", obj["kind"], md["name"]), out})
+	}
+	sort.SliceStable(objects, func(i, j int) bool { return objects[i].key < objects[j].key })
+	for _, o := range objects {
+		// the label line first: diff -F '^# ' names the object of each hunk by it
+		if _, err := fmt.Fprintf(w, "---\n# %s\n%s", o.label, o.yaml); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,10 +1,11 @@
-"""The booking-analytics Flink job on the docker runtime, plus its watermark heartbeat.
+"""The booking-analytics Flink job on the docker runtime, plus its event-time heartbeat.
 
 The same job control as the native component (`flink run -py`, resume from the newest savepoint or
 retained checkpoint, `stop --savepointPath`), but the Flink CLI runs in the jobmanager container
 (`docker exec`: the Flink stand-in carries Python and PyFlink), the job file is copied in, the job
 reads Kafka as `kafka:9092`, and snapshots live on the Flink data volume. The heartbeat is a
-container from the Flink image (it has confluent-kafka), running flink/heartbeat.py.
+container from the Flink image (it has confluent-kafka), running flink/heartbeat.py against the
+clock topic (`analytics-clock`, never `ticket-bookings`).
 
 The official flink image has no Python: with it the job cannot be submitted (one-line error).
 """
@@ -40,7 +41,7 @@ class Analytics(ContainerComponent, native.Analytics):
     def container_specs(self) -> list[ContainerSpec]:
         source = native.HEARTBEAT.read_text()
         return [ContainerSpec("analytics-heartbeat", self.image,
-                              ["python3", "-c", source, "--brokers", self.brokers, "--topic", "ticket-bookings"])]
+                              ["python3", "-c", source, "--brokers", self.brokers, "--topic", native.CLOCK_TOPIC])]
 
     def _jobmanager(self):
         found = [c for c in self.flink._containers(all_states=False) if c.labels.get(ROLE_LABEL) == "flink-jobmanager"]
@@ -79,7 +80,8 @@ class Analytics(ContainerComponent, native.Analytics):
         for jar in self._connector_jars(container):
             args += ["--jarfile", jar]
         args += ["-pyclientexec", "python3", "-pyexec", "python3", "-py", JOB_PATH, "--",
-                 "--brokers", self.brokers, "--window-seconds", str(self.settings.analytics.window_seconds), "--no-wait"]
+                 "--brokers", self.brokers, "--clock-topic", native.CLOCK_TOPIC,
+                 "--window-seconds", str(self.settings.analytics.window_seconds), "--no-wait"]
         output = self._flink_cli(*args)
         match = re.search(r"JOB_ID (\w+)", output) or re.search(r"JobID ([0-9a-f]{32})", output)
         if not match:

@@ -13,7 +13,7 @@ from svc_common.request_id import reset_request_id, set_request_id
 from . import metrics as m
 from .config import Config
 from .models import record_batch_with_retry
-from .reservation import CONFIRMED, BookingRequest, InvalidMessage, is_heartbeat, parse_booking
+from .reservation import CONFIRMED, BookingRequest, InvalidMessage, parse_booking
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,6 @@ class BookingConsumer:
             tp = (msg.topic(), msg.partition())
             first.setdefault(tp, msg.offset())
             last[tp] = msg.offset()
-            if is_heartbeat(msg.value()):
-                continue
             try:
                 batch.append(parse_booking(msg.value(), _request_id(msg)))
             except InvalidMessage as exc:

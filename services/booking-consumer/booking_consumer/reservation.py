@@ -45,20 +45,6 @@ def _int(value, name: str, lo: int, hi: int) -> int:
     return value
 
 
-HEARTBEAT_TYPE = "heartbeat"  # flink/heartbeat.py: moves the analytics job's event time, not a booking
-
-
-def is_heartbeat(value: bytes | str | None) -> bool:
-    """Watermark heartbeats share the bookings topic; they are skipped, never dead-lettered."""
-    if not value or b"heartbeat" not in (value if isinstance(value, bytes) else value.encode()):
-        return False
-    try:
-        data = json.loads(value)
-    except (ValueError, UnicodeDecodeError):
-        return False
-    return isinstance(data, dict) and data.get("type") == HEARTBEAT_TYPE and "booking_id" not in data
-
-
 def parse_booking(value: bytes | str | None, request_id: str | None = None) -> BookingRequest:
     try:
         data = json.loads(value) if value is not None else None

@@ -20,6 +20,9 @@ from booking_consumer.reservation import parse_booking
 from confluent_kafka import Consumer, Producer
 from conftest import booking_rows, end_offsets, read_all, seats_left
 
+from sandbox.health import HttpProbe
+from sandbox.poll import until, wait_for
+
 pytestmark = pytest.mark.integration
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,15 +69,6 @@ class Running:
         self.relay.join(20)
 
 
-def wait_for(pred, timeout_s=30.0, interval=0.1):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(interval)
-    return pred()
-
-
 def committed(brokers, topic, group):
     from confluent_kafka import TopicPartition
 
@@ -94,8 +88,8 @@ def test_200_concurrent_bookings_for_100_seats(pg_engine, brokers, topics, make_
         threads = [threading.Thread(target=produce, args=(brokers, topics["bookings"], msgs[i::10])) for i in range(10)]
         [t.start() for t in threads]
         [t.join() for t in threads]
-        assert wait_for(lambda: len(booking_rows(pg_engine, eid)) == 200)
-        assert wait_for(lambda: committed(brokers, topics["bookings"], cfg.group_id) == 200)
+        assert until(lambda: len(booking_rows(pg_engine, eid)) == 200, 30, "200 booking rows")
+        assert until(lambda: committed(brokers, topics["bookings"], cfg.group_id) == 200, 30, "200 offsets committed")
     rows = booking_rows(pg_engine, eid)
     assert sum(r.status == "confirmed" for r in rows) == 100
     assert sum(r.reason == "sold_out" for r in rows) == 100
@@ -110,7 +104,7 @@ def test_duplicate_message_is_recorded_once(pg_engine, brokers, topics, make_eve
     dup = message(eid, 3)
     with Running(pg_engine, cfg_for(brokers, topics)):
         produce(brokers, topics["bookings"], [dup, dup, message(eid, 1), dup])
-        assert wait_for(lambda: len(booking_rows(pg_engine, eid)) == 2)
+        assert until(lambda: len(booking_rows(pg_engine, eid)) == 2, 30, "2 booking rows")
         time.sleep(1.0)
     assert len(booking_rows(pg_engine, eid)) == 2
     assert seats_left(pg_engine, eid) == 6
@@ -126,16 +120,19 @@ def test_crash_between_db_commit_and_offset_commit(pg_engine, brokers, topics, m
                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
     crashed.subscribe([topics["bookings"]])
     got = []
-    deadline = time.time() + 20
-    while len(got) < 3 and time.time() < deadline:
-        got += [m for m in crashed.consume(10, 0.5) if m.error() is None]
+
+    def consumed_three() -> bool:
+        got.extend(m for m in crashed.consume(10, 0.5) if m.error() is None)
+        return len(got) >= 3
+
+    until(consumed_three, 20, "the 3 bookings consumed", interval=0)
     record_batch(pg_engine, [parse_booking(m.value()) for m in got], topics["status"])
     crashed.close()  # no offset commit
     assert committed(brokers, topics["bookings"], group) == 0
     before_rows, before_seats = booking_rows(pg_engine, eid), seats_left(pg_engine, eid)
     assert before_seats == 1 and len(before_rows) == 3
     with Running(pg_engine, cfg_for(brokers, topics, group)) as run:
-        assert wait_for(lambda: committed(brokers, topics["bookings"], group) == 3)
+        assert until(lambda: committed(brokers, topics["bookings"], group) == 3, 30, "3 offsets committed")
         assert run.consumer.processed == 3
     assert sorted(booking_rows(pg_engine, eid)) == sorted(before_rows)
     assert seats_left(pg_engine, eid) == 1
@@ -150,7 +147,7 @@ def test_bad_messages_go_to_dlq_and_write_nothing(pg_engine, brokers, topics, ma
     group = f"g-{uuid.uuid4().hex[:8]}"
     with Running(pg_engine, cfg_for(brokers, topics, group)):
         produce(brokers, topics["bookings"], bad, raw=True)
-        assert wait_for(lambda: committed(brokers, topics["bookings"], group) == 3)
+        assert until(lambda: committed(brokers, topics["bookings"], group) == 3, 30, "3 offsets committed")
     assert booking_rows(pg_engine, eid) == []
     assert seats_left(pg_engine, eid) == 10
     dlq = read_all(brokers, topics["dlq"], 3)
@@ -169,23 +166,16 @@ def test_process_health_ready_metrics_and_sigterm(pg_engine, brokers, topics, ma
     port = _free_port()
     env = {**os.environ, "PORT": str(port), "BOOKINGS_TOPIC": topics["bookings"],
            "BOOKING_STATUS_TOPIC": topics["status"], "BOOKINGS_DLQ_TOPIC": topics["dlq"],
-           "CONSUMER_GROUP": f"g-{uuid.uuid4().hex[:8]}",
-           "PYTHONPATH": str(SERVICE_DIR.parent / "common")}
+           "CONSUMER_GROUP": f"g-{uuid.uuid4().hex[:8]}"}
     proc = subprocess.Popen([sys.executable, "-m", "booking_consumer"], cwd=SERVICE_DIR, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        def up():
-            try:
-                return requests.get(f"{base}/ready", timeout=5).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        assert wait_for(up, 30)
+        assert wait_for(HttpProbe(f"{base}/ready", timeout=5), 30).ok
         assert requests.get(f"{base}/health", timeout=5).json()["status"] == "ok"
         eid = make_event(1)
         produce(brokers, topics["bookings"], [message(eid), message(eid)])
-        assert wait_for(lambda: len(booking_rows(pg_engine, eid)) == 2)
+        assert until(lambda: len(booking_rows(pg_engine, eid)) == 2, 30, "2 booking rows")
         metrics = requests.get(f"{base}/metrics", timeout=5).text
         assert "bookings_confirmed_total 1.0" in metrics
         assert 'bookings_rejected_total{reason="sold_out"} 1.0' in metrics

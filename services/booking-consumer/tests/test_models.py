@@ -36,8 +36,9 @@ def test_confirm_decrements_and_writes_outbox(pg_engine, make_event, status_topi
     assert outbox_count(pg_engine, status_topic) == 2
 
 
-def test_sold_out_and_unknown_event(pg_engine, make_event, status_topic):
+def test_sold_out_and_unknown_event(pg_engine, make_event, made_events, status_topic):
     eid = make_event(2)
+    made_events.append(2_000_000_000)  # no such event, but its rejected booking is purged at the end too
     decisions = record_batch(pg_engine, [req(eid, 3), req(2_000_000_000, 1)], status_topic)
     assert [(d.status, d.reason) for d in decisions] == [("rejected", "sold_out"), ("rejected", "unknown_event")]
     assert seats_left(pg_engine, eid) == 2

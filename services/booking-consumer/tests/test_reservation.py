@@ -72,13 +72,3 @@ def test_decide_never_oversells():
 def test_status_event_shape():
     d = decide([req()], {1: 1})[0][0]
     assert set(status_event(d, 2.0)) == {"booking_id", "event_id", "user_id", "ticket_count", "status", "reason", "timestamp"}
-
-
-def test_watermark_heartbeats_are_recognised_and_bookings_are_not():
-    from booking_consumer.reservation import is_heartbeat
-
-    assert is_heartbeat(b'{"type": "heartbeat", "timestamp": 1795616000.5}')
-    assert not is_heartbeat(b'{"booking_id": "b", "type": "heartbeat"}')
-    assert not is_heartbeat(b'{"event_id": 1, "user_id": "heartbeat"}')
-    assert not is_heartbeat(b"heartbeat, not json")
-    assert not is_heartbeat(None)

@@ -8,6 +8,11 @@ worker process accept thousands of bookings per second.
 
 "Published" marks (written after Kafka acknowledged the booking) ride along in the next batch;
 the request waits for that commit too, so a 202 is always followed by a readable "pending".
+
+One bad row never fails its batch: the routes validate every field before a claim is queued
+(svc_common.text: no NUL, no lone surrogate, bounded length), and if the database still refuses a
+batch for anything but a lost connection, each of its claims is written again on its own, so only
+the refused one fails (``ClaimRejected``, answered 400); the others are answered as usual.
 """
 from __future__ import annotations
 
@@ -43,6 +48,15 @@ WHERE idempotency_key = ANY(%s) AND published_at IS NULL
 
 class ClaimUnavailable(RuntimeError):
     """The database could not record the claim; nothing was published (answer 503, retryable)."""
+
+
+class ClaimRejected(ValueError):
+    """The database refused this claim's row itself (not the connection); a retry would fail too."""
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """A failure of the connection or the server (every waiter gets it) rather than of one row."""
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
 
 
 @dataclass
@@ -111,6 +125,8 @@ class ClaimWriter:
         self._started().put(item)
         if not item.done.wait(self.timeout_s):
             raise ClaimUnavailable("the database did not answer in time")
+        if isinstance(item.error, ClaimRejected):
+            raise item.error
         if item.error is not None:
             raise ClaimUnavailable(str(item.error).splitlines()[0] if str(item.error) else type(item.error).__name__)
         return item
@@ -123,19 +139,47 @@ class ClaimWriter:
                     batch.append(q.get_nowait())
                 except queue.Empty:
                     break
-            claims = [i for i in batch if isinstance(i, _Claim)]
-            marks = [i for i in batch if isinstance(i, _Mark)]
-            try:
-                self._write(claims, [m.key for m in marks])
-            except Exception as exc:  # noqa: BLE001 - every waiter gets the error, the thread lives on
+            self._process(batch)
+
+    def _process(self, batch: list) -> None:
+        """Write one batch and wake its waiters (each with its result or error)."""
+        claims = [i for i in batch if isinstance(i, _Claim)]
+        marks = [i for i in batch if isinstance(i, _Mark)]
+        try:
+            self._write(claims, [m.key for m in marks])
+        except Exception as exc:  # noqa: BLE001 - the waiters get the error, the thread lives on
+            self._forget_broken_connection(exc)
+            if _connection_lost(exc) or len(batch) == 1:
                 log.warning("idempotency batch failed", extra={"error": str(exc)[:200], "claims": len(claims)})
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
                 for item in batch:
-                    item.error = exc
-            for item in batch:
-                item.done.set()
+                    item.error = exc if _connection_lost(exc) or isinstance(item, _Mark) else ClaimRejected(
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            else:  # one of them is refused: write each on its own, so only that one fails
+                log.warning("idempotency batch refused, writing its items one by one",
+                            extra={"error": str(exc)[:200], "claims": len(claims)})
+                for item in batch:
+                    self._write_alone(item)
+        for item in batch:
+            item.done.set()
+
+    def _forget_broken_connection(self, exc: Exception) -> None:
+        if self._conn is not None and (_connection_lost(exc) or self._conn.broken or self._conn.closed):
+            self._conn.close()
+            self._conn = None
+
+    def _write_alone(self, item) -> None:
+        try:
+            if isinstance(item, _Claim):
+                self._write([item], [])
+            else:
+                self._write([], [item.key])
+        except Exception as exc:  # noqa: BLE001
+            self._forget_broken_connection(exc)
+            if _connection_lost(exc) or isinstance(item, _Mark):
+                item.error = exc
+            else:
+                log.warning("idempotency record refused", extra={"error": str(exc)[:200]})
+                item.error = ClaimRejected(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:

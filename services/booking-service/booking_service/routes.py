@@ -5,17 +5,19 @@ import logging
 import time
 import uuid
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, after_this_request, current_app, g, jsonify, request
 
 from svc_common.errors import ApiError
 from svc_common.request_id import REQUEST_ID_HEADER, get_request_id
 
 from . import metrics as m
 from . import models
-from .claims import ClaimUnavailable, Record
+from .claims import ClaimRejected, ClaimUnavailable, Record
 from .producer import PublishError
 from .validation import (
     IDEMPOTENCY_HEADER,
+    NO_KEY_HEADER,
+    NO_KEY_PREFIX,
     accepted_body,
     booking_message,
     parse_booking,
@@ -43,6 +45,11 @@ def _accepted(booking_id: str, replayed: bool):
     return resp
 
 
+def _mark_not_deduplicated(response):
+    response.headers[NO_KEY_HEADER] = "true"
+    return response
+
+
 @bookings_bp.post("/book")
 def book():
     body = request.get_json(silent=True)
@@ -54,13 +61,25 @@ def book():
     if not _ext("events").exists(fields["event_id"]):
         raise ApiError(f"event {fields['event_id']} not found", "event_id", 404)
 
-    record = Record(key, digest, str(uuid.uuid4()), fields["event_id"], fields["user_id"], fields["ticket_count"],
+    booking_id = str(uuid.uuid4())
+    if key is None:
+        # No key (the seed's clients): a new booking, recorded under a key of its own, so inside the
+        # system it is as exactly-once as any other (one record, one booking id, recorded at most
+        # once by the consumer); only a retry by the client cannot be recognised. Said on the answer.
+        key = NO_KEY_PREFIX + booking_id
+        m.BOOKINGS_WITHOUT_KEY.inc()
+        after_this_request(_mark_not_deduplicated)
+    record = Record(key, digest, booking_id, fields["event_id"], fields["user_id"], fields["ticket_count"],
                     time.time())
     try:
         record, created = _ext("claims").claim(record, get_request_id())
     except ClaimUnavailable as exc:
         log.warning("idempotency record not written", extra={"error": str(exc)[:200]})
         raise ApiError("database unavailable, retry with the same Idempotency-Key", None, 503, retryable=True) from exc
+    except ClaimRejected as exc:  # the database refused this one row (its batch went on without it)
+        log.warning("idempotency record refused", extra={"error": str(exc)[:200]})
+        raise ApiError("the booking could not be stored: a field holds a value the database refuses", "body", 400) \
+            from exc
     if not created:
         if record.request_hash != digest:
             raise ApiError(f"{IDEMPOTENCY_HEADER} was already used with a different request body",

@@ -6,11 +6,16 @@ import json
 import uuid
 
 from svc_common.errors import ApiError
+from svc_common.text import storable_text
 
 MAX_TICKETS = 10
 MAX_USER_ID = 128
 MAX_IDEMPOTENCY_KEY = 200
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# on every answer to a POST /book that carried no Idempotency-Key: the booking is still recorded
+# exactly once inside the system, but a client retry of that request would be a second booking
+NO_KEY_HEADER = "Idempotency-Key-Missing"
+NO_KEY_PREFIX = "no-key:"  # the stored key of such a booking: no-key:<its booking_id>
 
 
 def _positive_int(body: dict, field: str, hi: int) -> int:
@@ -29,23 +34,25 @@ def parse_booking(body) -> dict:
     if not isinstance(body, dict):
         raise ApiError("request body must be a JSON object", "body")
     event_id = _positive_int(body, "event_id", 2**31 - 1)
-    user_id = body.get("user_id")
-    if user_id is None:
-        raise ApiError("user_id is required", "user_id")
-    if not isinstance(user_id, str) or not user_id.strip():
-        raise ApiError("user_id must be a non-empty string", "user_id")
-    if len(user_id) > MAX_USER_ID:
-        raise ApiError(f"user_id must be at most {MAX_USER_ID} characters", "user_id")
+    # storable in booking_requests/bookings (no NUL, no lone surrogate, <= 128): checked here, before
+    # the group commit, so one unstorable value can never fail the other requests of its batch
+    user_id = storable_text(body.get("user_id"), "user_id", MAX_USER_ID, strip=False)
     ticket_count = _positive_int(body, "ticket_count", MAX_TICKETS)
     return {"event_id": event_id, "user_id": user_id, "ticket_count": ticket_count}
 
 
-def parse_idempotency_key(value: str | None) -> str:
-    if value is None or not value.strip():
-        raise ApiError(f"the {IDEMPOTENCY_HEADER} header is required", IDEMPOTENCY_HEADER)
+def parse_idempotency_key(value: str | None) -> str | None:
+    """The key, or None when the header is absent (accepted: that booking is not deduplicated
+    across the client's retries, see ``NO_KEY_HEADER``). Present but blank or malformed -> 400."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise ApiError(f"{IDEMPOTENCY_HEADER} must be 1..200 printable ASCII characters, not blank (or leave the header out)", IDEMPOTENCY_HEADER)
     value = value.strip()
     if len(value) > MAX_IDEMPOTENCY_KEY or not value.isprintable():
         raise ApiError(f"{IDEMPOTENCY_HEADER} must be 1..{MAX_IDEMPOTENCY_KEY} printable characters", IDEMPOTENCY_HEADER)
+    if value.startswith(NO_KEY_PREFIX):
+        raise ApiError(f"{IDEMPOTENCY_HEADER} must not start with {NO_KEY_PREFIX!r} (reserved)", IDEMPOTENCY_HEADER)
     return value
 
 

@@ -5,18 +5,13 @@ consumer on ``ticket-bookings`` is never disturbed; end-to-end tests run the rea
 booking consumer (from ../booking-consumer) on that topic with their own group.
 """
 import os
-import sys
 import uuid
-from pathlib import Path
+from contextlib import suppress
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-SERVICES = HERE.parent.parent
-sys.path[:0] = [str(HERE.parent), str(SERVICES / "common"), str(SERVICES / "event-catalog"),
-                str(SERVICES / "booking-consumer")]
-
-from svc_common.db import database_url_from_env  # noqa: E402
+from sandbox.poll import until
+from svc_common.db import database_url_from_env
 
 
 @pytest.fixture(scope="session")
@@ -93,17 +88,32 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="session")
+def made_events(pg_engine):
+    """Every event the tests made, purged with their booking rows at the very end, so the database
+    (the developer's sandbox, under `make test`) is left as it was. At the end, not after each test:
+    by then the consumers of the tests' topics have stopped (a consumer that re-reads a booking of
+    a purged event would record it again, as unknown_event)."""
+    from svc_common.pg_cleanup import purge_events
+
+    made: list[int] = []
+    yield made
+    purge_events(pg_engine.url.render_as_string(hide_password=False), made)
+
+
 @pytest.fixture()
-def make_event(pg_engine):
+def make_event(pg_engine, made_events):
+    """Factory: a fresh event (SQL insert), purged at the end of the session (``made_events``)."""
     from sqlalchemy import text
 
     def _make(seats: int) -> int:
         with pg_engine.begin() as c:
-            return c.execute(
+            made_events.append(c.execute(
                 text("INSERT INTO events (name, date, venue, capacity, tickets_available) "
                      "VALUES (:n, '2027-06-01', 'Test Hall', :s, :s) RETURNING id"),
                 {"n": f"test-{uuid.uuid4().hex[:8]}", "s": seats},
-            ).scalar_one()
+            ).scalar_one())
+        return made_events[-1]
 
     return _make
 
@@ -127,17 +137,22 @@ def end_offsets(brokers: str, topic: str) -> int:
 
 
 def read_all(brokers: str, topic: str, expect: int, timeout_s: float = 20.0) -> list:
-    import time
-
+    """The messages of ``topic`` from the start: until ``expect`` arrived or ``timeout_s`` passed
+    (then fewer)."""
     from confluent_kafka import Consumer
 
     c = Consumer({"bootstrap.servers": brokers, "group.id": f"reader-{uuid.uuid4().hex}",
                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
     c.subscribe([topic])
-    out, deadline = [], time.time() + timeout_s
+    out = []
+
+    def read_enough() -> bool:
+        out.extend(m for m in c.consume(500, 0.5) if m.error() is None)
+        return len(out) >= expect
+
     try:
-        while len(out) < expect and time.time() < deadline:
-            out += [m for m in c.consume(500, 0.5) if m.error() is None]
+        with suppress(TimeoutError):
+            until(read_enough, timeout_s, f"{expect} messages on {topic}", interval=0)
     finally:
         c.close()
     return out

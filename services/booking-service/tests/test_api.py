@@ -84,8 +84,15 @@ BAD = [
     ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": "2"}}, 400, "ticket_count"),
     ({"json": {"event_id": 2_000_000_000, "user_id": "u", "ticket_count": 1}}, 404, "event_id"),
     ({"json": {"event_id": "EID", "user_id": "u" * 5000, "ticket_count": 1}}, 413, "body"),
-    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 1}, "no_key": True}, 400, "Idempotency-Key"),
     ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 1}, "key": "k" * 300}, 400, "Idempotency-Key"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 1}, "key": " "}, 400, "Idempotency-Key"),
+    ({"json": {"event_id": "EID", "user_id": "u", "ticket_count": 1}, "key": "no-key:x"}, 400, "Idempotency-Key"),
+    # what Postgres cannot store: NUL, a lone surrogate (JSON "\ud800"), longer than the column
+    ({"json": {"event_id": "EID", "user_id": "nul\x00here", "ticket_count": 1}}, 400, "user_id"),
+    ({"data": '{"event_id": EID, "user_id": "lone\\ud800", "ticket_count": 1}', "content_type": "application/json"},
+     400, "user_id"),
+    ({"json": {"event_id": "EID", "user_id": "u" * 129, "ticket_count": 1}}, 400, "user_id"),
+    ({"json": {"event_id": "EID", "user_id": 7, "ticket_count": 1}}, 400, "user_id"),
 ]
 
 
@@ -95,7 +102,9 @@ def test_bad_input_writes_nothing(client, pg_engine, brokers, topics, make_event
     kwargs = dict(kwargs)
     if "json" in kwargs and isinstance(kwargs["json"], dict):
         kwargs["json"] = {k: (eid if v == "EID" else v) for k, v in kwargs["json"].items()}
-    headers = {} if kwargs.pop("no_key", False) else {"Idempotency-Key": kwargs.pop("key", key())}
+    if isinstance(kwargs.get("data"), str):
+        kwargs["data"] = kwargs["data"].replace("EID", str(eid))
+    headers = {"Idempotency-Key": kwargs.pop("key", key())}
     rows, offsets = total_rows(pg_engine), end_offsets(brokers, topics["bookings"])
     r = client.post("/book", headers=headers, **kwargs)
     assert r.status_code == status
@@ -157,3 +166,66 @@ def test_database_down_gives_503_json(topics):
     finally:
         down.extensions["booking_service.publisher"].close(0)
         down.extensions["booking_service.engine"].dispose()
+
+
+def test_without_idempotency_key_each_request_is_one_booking_and_says_it_is_not_deduplicated(
+        client, pg_engine, brokers, topics, make_event):
+    """The seed's clients send no key: 202, one record and one message per request, and the answer
+    says a retry would not be recognised (Idempotency-Key-Missing: true)."""
+    eid = make_event(10)
+    before = end_offsets(brokers, topics["bookings"])
+    body = {"user_id": "seed-client", "event_id": eid, "ticket_count": 1}
+    first = client.post("/book", json=body)
+    second = client.post("/book", json=body)  # the same request again: a second booking, as the header warned
+    for r in (first, second):
+        assert r.status_code == 202, r.get_json()
+        assert r.headers["Idempotency-Key-Missing"] == "true" and "Idempotent-Replayed" not in r.headers
+        assert r.get_json()["status"] == "pending"
+    ids = {first.get_json()["booking_id"], second.get_json()["booking_id"]}
+    assert len(ids) == 2
+    assert end_offsets(brokers, topics["bookings"]) == before + 2
+    stored = {row for row, in _rows(pg_engine, "SELECT idempotency_key FROM booking_requests WHERE event_id = :e", e=eid)}
+    assert stored == {f"no-key:{bid}" for bid in ids}
+    # with a key nothing changed: no such header
+    keyed = client.post("/book", json=body, headers={"Idempotency-Key": key()})
+    assert keyed.status_code == 202 and "Idempotency-Key-Missing" not in keyed.headers
+    # a keyless request that is refused says nothing about deduplication either way but is JSON
+    bad = client.post("/book", json={**body, "ticket_count": 0})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "ticket_count"
+
+
+def _rows(engine, sql: str, **params):
+    from sqlalchemy import text
+
+    with engine.connect() as c:
+        return c.execute(text(sql), params).all()
+
+
+def test_unstorable_input_interleaved_under_load_fails_only_itself(client, pg_engine, make_event):
+    """Bad user ids (NUL, lone surrogate) sent among many concurrent good bookings: every good one
+    202 (none shares a failed group commit), every bad one 400 naming user_id, nothing stored for them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flask.testing import FlaskClient
+
+    eid = make_event(1000)
+    app = client.application
+    bad_bodies = [f'{{"event_id": {eid}, "user_id": "nul\\u0000x", "ticket_count": 1}}',
+                  f'{{"event_id": {eid}, "user_id": "lone\\ud83d", "ticket_count": 1}}']
+
+    def one(i: int):
+        c = FlaskClient(app)
+        if i % 4 == 3:
+            return "bad", c.post("/book", data=bad_bodies[i % 2], content_type="application/json",
+                                 headers={"Idempotency-Key": key()})
+        return "good", c.post("/book", json={"event_id": eid, "user_id": f"load-{i}", "ticket_count": 1},
+                              headers={"Idempotency-Key": key()} if i % 2 else {})
+
+    with ThreadPoolExecutor(24) as pool:
+        results = list(pool.map(one, range(160)))
+    good = [r for kind, r in results if kind == "good"]
+    bad = [r for kind, r in results if kind == "bad"]
+    assert [r.status_code for r in good] == [202] * len(good), [r.get_json() for r in good if r.status_code != 202][:3]
+    assert all(r.status_code == 400 and r.get_json()["field"] == "user_id" for r in bad), \
+        [(r.status_code, r.get_json()) for r in bad][:3]
+    assert rows_for(pg_engine, eid) == len(good)

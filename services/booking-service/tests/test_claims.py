@@ -7,7 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from booking_service.claims import ClaimUnavailable, ClaimWriter, Record
+from booking_service.claims import ClaimRejected, ClaimUnavailable, ClaimWriter, Record, _Claim, _Mark
 from conftest import scalar
 
 
@@ -45,3 +45,38 @@ def test_unreachable_database_raises_claim_unavailable():
     writer = ClaimWriter("postgresql://nobody:x@127.0.0.1:1/none", timeout_s=10)
     with pytest.raises(ClaimUnavailable):
         writer.claim(_record(f"claims-{uuid.uuid4()}", 1), None)
+
+
+def test_a_row_the_database_refuses_fails_only_itself_not_its_batch(pg_engine, make_event):
+    """One batch holding good claims, a claim whose user_id Postgres cannot store (past validation,
+    as a bug would let through), a twin and a published mark: the batch is refused, then each item is
+    written on its own; only the bad claim fails (ClaimRejected), everything else is answered."""
+    writer = ClaimWriter(pg_engine.url.render_as_string(hide_password=False))
+    eid = make_event(10)
+    known = f"claims-{uuid.uuid4()}"
+    writer.claim(_record(known, eid), "rid")
+    good = [_Claim(_record(f"claims-{uuid.uuid4()}", eid), "rid") for _ in range(5)]
+    twin = _Claim(_record(good[0].record.key, eid), "rid")
+    bad = _Claim(Record(f"claims-{uuid.uuid4()}", "h", str(uuid.uuid4()), eid, "nul\x00user", 1, time.time()), "rid")
+    surrogate = _Claim(Record(f"claims-{uuid.uuid4()}", "h", str(uuid.uuid4()), eid, "lone\ud800", 1, time.time()), "rid")
+    mark = _Mark(known)
+    batch = [good[0], bad, *good[1:3], twin, surrogate, mark, *good[3:]]
+    writer._process(batch)
+    assert all(item.done.is_set() for item in batch)
+    assert isinstance(bad.error, ClaimRejected) and isinstance(surrogate.error, ClaimRejected)
+    for c in good:
+        assert c.error is None and c.result == (c.record, True)
+    assert twin.error is None and twin.result[1] is False and twin.result[0].booking_id == good[0].record.booking_id
+    assert mark.error is None
+    assert writer.claim(_record(known, eid), "rid")[0].published
+    assert scalar(pg_engine, "SELECT count(*) FROM booking_requests WHERE event_id = :e", e=eid) == 1 + len(good)
+    # and the writer thread goes on serving
+    assert writer.claim(_record(f"claims-{uuid.uuid4()}", eid), "rid")[1] is True
+
+
+def test_a_refused_claim_raises_claim_rejected_to_its_caller(pg_engine, make_event):
+    writer = ClaimWriter(pg_engine.url.render_as_string(hide_password=False))
+    eid = make_event(10)
+    with pytest.raises(ClaimRejected):
+        writer.claim(Record(f"claims-{uuid.uuid4()}", "h", str(uuid.uuid4()), eid, "nul\x00", 1, time.time()), None)
+    assert writer.claim(_record(f"claims-{uuid.uuid4()}", eid), "rid")[1] is True

@@ -16,6 +16,9 @@ import pytest
 import requests
 from conftest import scalar
 
+from sandbox.health import HttpProbe
+from sandbox.poll import ProcessExited, until, wait_for
+
 pytestmark = pytest.mark.integration
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 SERVICES = SERVICE_DIR.parent
@@ -28,17 +31,16 @@ def _free_port():
 
 
 def _wait_ready(url, proc, timeout_s=60):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
+    probe = HttpProbe(url, timeout=10)
+
+    def ready():
         if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited with {proc.returncode}; see its log")
-        try:
-            if requests.get(url, timeout=10).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready")
+            raise ProcessExited(f"{url} exited with {proc.returncode}; see its log")
+        return probe()
+
+    health = wait_for(ready, timeout_s, not_yet=probe.not_yet)
+    if not health.ok:
+        raise RuntimeError(f"{url} not ready: {health.detail}")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def stack(pg_engine, topics, tmp_path_factory):
     web_port, consumer_port = _free_port(), _free_port()
     env = {**os.environ, "BOOKINGS_TOPIC": topics["bookings"], "BOOKING_STATUS_TOPIC": topics["status"],
            "BOOKINGS_DLQ_TOPIC": topics["dlq"], "CONSUMER_GROUP": f"e2e-{uuid.uuid4().hex[:8]}",
-           "PYTHONPATH": str(SERVICES / "common"), "LOG_LEVEL": "WARNING"}
+           "LOG_LEVEL": "WARNING"}
     logs = tmp_path_factory.mktemp("logs")
     web_log, consumer_log = open(logs / "web.log", "wb"), open(logs / "consumer.log", "wb")
     web = subprocess.Popen([sys.executable, "-m", "svc_common.serve", "booking_service.app:create_app"],
@@ -72,13 +74,11 @@ def stack(pg_engine, topics, tmp_path_factory):
 
 
 def _final_status(base, booking_id, timeout_s=20.0):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
+    def decided():
         body = requests.get(f"{base}/bookings/{booking_id}", timeout=5).json()
-        if body["status"] != "pending":
-            return body
-        time.sleep(0.05)
-    return body
+        return body if body["status"] != "pending" else None
+
+    return until(decided, timeout_s, f"booking {booking_id} no longer pending", interval=0.05)
 
 
 def _book(base, event_id, user="alice", n=1, key=None, rid=None):

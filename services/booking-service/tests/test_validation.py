@@ -27,6 +27,7 @@ def test_parse_booking_returns_canonical_fields():
     ({"event_id": 1.0}, "event_id"),
     ({"user_id": None}, "user_id"), ({"user_id": ""}, "user_id"), ({"user_id": "   "}, "user_id"),
     ({"user_id": 5}, "user_id"), ({"user_id": "x" * 129}, "user_id"),
+    ({"user_id": "a\x00b"}, "user_id"), ({"user_id": "lone\ud800"}, "user_id"), ({"user_id": "\udfff"}, "user_id"),
     ({"ticket_count": None}, "ticket_count"), ({"ticket_count": 0}, "ticket_count"),
     ({"ticket_count": -1}, "ticket_count"), ({"ticket_count": 11}, "ticket_count"),
     ({"ticket_count": 10**18}, "ticket_count"), ({"ticket_count": "2"}, "ticket_count"),
@@ -47,11 +48,21 @@ def test_parse_booking_requires_object(body):
     assert exc.value.field == "body"
 
 
-@pytest.mark.parametrize("value", [None, "", "   ", "k" * 201, "a\nb"])
+@pytest.mark.parametrize("value", ["", "   ", "k" * 201, "a\nb", "a\x00b", "no-key:abc"])
 def test_idempotency_key_rejected(value):
     with pytest.raises(ApiError) as exc:
         parse_idempotency_key(value)
     assert exc.value.field == "Idempotency-Key"
+
+
+def test_idempotency_key_absent_is_accepted_and_a_key_is_kept_as_sent():
+    assert parse_idempotency_key(None) is None
+    assert parse_idempotency_key(" k-1 ") == "k-1"
+
+
+def test_user_id_is_kept_as_sent_and_emoji_are_fine():
+    assert parse_booking({**GOOD, "user_id": " spaced "})["user_id"] == " spaced "
+    assert parse_booking({**GOOD, "user_id": "fan-\U0001f3b8"})["user_id"] == "fan-\U0001f3b8"
 
 
 def test_request_hash_is_canonical():

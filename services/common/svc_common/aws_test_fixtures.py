@@ -12,13 +12,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
+
+from sandbox.poll import ProcessExited, until
 
 MOTO_PORT = 4598
 def _port_free(port: int) -> bool:
@@ -46,16 +47,18 @@ def aws_endpoint():
     proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(url + "/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("moto_server did not start: " + proc.stderr.read().decode()[-2000:]) from None
-            time.sleep(0.1)
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            raise ProcessExited(f"moto_server exited with {proc.returncode}")
+        requests.get(url + "/moto-api/", timeout=1)  # any answer: it is up
+        return True
+
+    try:
+        until(answers, 30, f"moto_server on {url}", interval=0.1, not_yet=(requests.ConnectionError,))
+    except (ProcessExited, TimeoutError):
+        proc.kill()
+        raise RuntimeError("moto_server did not start: " + proc.stderr.read().decode()[-2000:]) from None
     os.environ["AWS_ENDPOINT_URL"] = url
     try:
         yield url

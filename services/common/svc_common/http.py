@@ -5,7 +5,9 @@
 - one JSON access-log line per request (none for the probes and ``/metrics``); a view adds fields
   to it with ``g.log_extra`` rather than logging a second line;
 - ``http_requests_total`` / ``http_request_duration_seconds`` and the ``/metrics`` route;
-- JSON error bodies (``svc_common.errors``).
+- JSON error bodies (``svc_common.errors``);
+- the service's OpenAPI document at ``/openapi.json`` and ``/docs`` (``svc_common.openapi``), when
+  the service folder has an ``openapi.yaml``.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import time
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from . import openapi
 from .errors import register_error_handlers
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_payload
 from .request_id import REQUEST_ID_HEADER, clean_request_id, get_request_id, set_request_id
@@ -55,4 +58,5 @@ def init_app(app: Flask, service: str) -> None:
     def _metrics():
         return Response(metrics_payload(), content_type=CONTENT_TYPE_LATEST)
 
+    openapi.init_app(app)
     register_error_handlers(app)

@@ -3,7 +3,6 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from flask import Flask, g, request
@@ -125,8 +124,7 @@ def test_metrics_payload_aggregates_worker_processes(tmp_path):
         "HTTP_REQUESTS.labels('svc-test', 'GET', '/x', '200').inc()\n"
         "print(metrics_payload().decode())\n"
     )
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
     assert 'http_requests_total{method="GET",route="/x",service="svc-test",status="200"} 2.0' in out
@@ -166,9 +164,136 @@ def test_migrate_main_applies_once_and_logs_json(tmp_path, capfd):
 
 
 def test_service_layout_checks_catch_a_bad_folder(tmp_path):
-    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nCMD flask run\n")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY ../common/svc_common ./svc_common\nCMD flask run\n")
     (tmp_path / "requirements.txt").write_text("Flask>=3\n")
     for check in service_layout.checks(http_service=True):
         with pytest.raises(AssertionError):
             check(tmp_path)
 
+
+
+# --- storable text (svc_common.text) -------------------------------------------------------------
+
+@pytest.mark.parametrize("value,field_error", [
+    (None, "is required"), ("", "non-empty"), ("   ", "non-empty"), (5, "must be a string"), (["x"], "must be a string"),
+    ("a\x00b", "NUL"), ("lone\ud800", "surrogate"), ("\udfff", "surrogate"), ("x" * 11, "at most 10"),
+])
+def test_storable_text_refuses_what_a_database_cannot_store(value, field_error):
+    from svc_common.text import storable_text
+
+    with pytest.raises(ApiError) as exc:
+        storable_text(value, "name", 10)
+    assert exc.value.status == 400 and exc.value.field == "name" and field_error in exc.value.message
+
+
+def test_storable_text_accepts_and_normalises():
+    from svc_common.text import storable_text, unstorable_reason
+
+    assert storable_text("  Ada \U0001f3b8 ", "name", 10) == "Ada \U0001f3b8"  # a paired (astral) character is fine
+    assert storable_text(" keep ", "user_id", 10, strip=False) == " keep "
+    assert storable_text(None, "name", 10, required=False) is None
+    assert storable_text("  ", "name", 10, required=False) is None
+    assert unstorable_reason("tab\tand newline\n are storable") is None
+
+
+# --- the OpenAPI document and the docs page (svc_common.openapi, wired by init_app) ----------------
+
+SPEC_YAML = """
+openapi: 3.0.3
+info: {title: svc-test, version: 1.0.0, description: "A <b>test</b> service"}
+servers: [{url: "http://127.0.0.1:1"}]
+paths:
+  /things/{thing_id}:
+    get:
+      summary: One thing <script>alert(1)</script>
+      parameters:
+        - {name: thing_id, in: path, required: true, schema: {type: integer, minimum: 1}}
+        - {$ref: "#/components/parameters/Limit"}
+      responses:
+        "200": {description: The thing}
+        "404": {$ref: "#/components/responses/Missing"}
+  /things:
+    post:
+      summary: Make a thing
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/NewThing"}
+      responses: {"201": {description: Made}}
+components:
+  parameters:
+    Limit: {name: limit, in: query, schema: {type: integer, maximum: 200}}
+  responses:
+    Missing: {description: No such thing}
+  schemas:
+    NewThing:
+      type: object
+      required: [name]
+      properties: {name: {type: string, maxLength: 20}, tags: {type: array, items: {type: string}}}
+"""
+
+
+def test_openapi_json_and_docs_are_served_from_the_service_folder(tmp_path):
+    from svc_common import openapi
+
+    package = tmp_path / "svc_test"
+    package.mkdir()
+    (tmp_path / "openapi.yaml").write_text(SPEC_YAML)
+    app = Flask("svc_test", root_path=str(package))
+    assert openapi.spec_path(app) == tmp_path / "openapi.yaml"
+    init_app(app, "svc-test")
+    c = app.test_client()
+    served = c.get("/openapi.json", base_url="http://svc.example:8123")
+    assert served.status_code == 200 and served.is_json
+    spec = served.get_json()
+    assert spec["info"]["title"] == "svc-test" and set(spec["paths"]) == {"/things/{thing_id}", "/things"}
+    assert spec["servers"] == [{"url": "http://svc.example:8123"}]  # where it was fetched from
+    docs = c.get("/docs")
+    html = docs.get_data(as_text=True)
+    assert docs.status_code == 200 and docs.mimetype == "text/html"
+    assert "default-src 'none'" in docs.headers["Content-Security-Policy"]
+    assert "<script" not in html and "&lt;script&gt;" in html and "&lt;b&gt;test&lt;/b&gt;" in html  # escaped
+    assert "http://" not in html and "https://" not in html  # nothing fetched from anywhere
+    for expected in ("GET</span> <code>/things/{thing_id}</code>", "POST</span> <code>/things</code>",
+                     "<code>limit</code> (query)", "maximum 200", "NewThing {name: string (maxLength 20), "
+                     "tags?: array of string}", "<b>404</b> No such thing", 'href="openapi.json"'):
+        assert expected in html, expected
+
+
+def test_no_openapi_document_no_routes():
+    app = Flask(__name__)  # tests/ has no ../openapi.yaml
+    init_app(app, "svc-test")
+    assert app.test_client().get("/openapi.json").status_code == 404
+
+
+# --- test clean-up of the shared database (svc_common.pg_cleanup) ----------------------------------
+
+def test_purge_events_deletes_an_event_and_everything_booked_for_it():
+    url = database_url_from_env()
+    if not url or not url.startswith("postgresql"):
+        pytest.skip("DATABASE_URL / DB_* not set: no Postgres to clean up")
+    import uuid
+
+    import psycopg
+
+    from svc_common.pg_cleanup import conninfo, purge_events
+
+    with psycopg.connect(conninfo(url), autocommit=True, connect_timeout=5) as conn:
+        if any(conn.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0] is None
+               for t in ("events", "bookings", "booking_requests", "booking_status_outbox")):
+            pytest.skip("the booking tables are not migrated here")
+        ids = [conn.execute("INSERT INTO events (name, date, venue, capacity, tickets_available) "
+                            "VALUES ('purge-test', '2030-01-01', 'x', 5, 4) RETURNING id").fetchone()[0]
+               for _ in range(2)]
+        booking = str(uuid.uuid4())
+        conn.execute("INSERT INTO booking_requests (idempotency_key, request_hash, booking_id, event_id, user_id, "
+                     "ticket_count, requested_at) VALUES (%s, 'h', %s, %s, 'u', 1, 0)", (f"purge-{booking}", booking, ids[0]))
+        conn.execute("INSERT INTO bookings (booking_id, event_id, user_id, ticket_count, status, requested_at) "
+                     "VALUES (%s, %s, 'u', 1, 'confirmed', 0)", (booking, ids[0]))
+        conn.execute("INSERT INTO booking_status_outbox (booking_id, topic, payload) VALUES (%s, 't', '{}')", (booking,))
+        assert purge_events(url, ids) == 2
+        for table, column, value in (("events", "id", ids[0]), ("events", "id", ids[1]),
+                                     ("bookings", "booking_id", booking), ("booking_requests", "booking_id", booking),
+                                     ("booking_status_outbox", "booking_id", booking)):
+            assert conn.execute(f"SELECT count(*) FROM {table} WHERE {column} = %s", (value,)).fetchone()[0] == 0
+    assert purge_events(url, []) == 0

@@ -1,7 +1,23 @@
 """State: the ``events`` table and its queries (no HTTP here)."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, Integer, MetaData, String, Table, insert, select
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    inspect,
+    literal,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.engine import Connection, Engine
 
 metadata = MetaData()
@@ -41,9 +57,58 @@ def _row(r) -> dict:
     }
 
 
-def list_events(engine: Engine) -> list[dict]:
+@dataclass
+class Page:
+    """One page of events in (date, id) order, and where the pages beside it start: ``next_after``
+    is the key to continue after (None: last page); ``prev_after`` the key the previous page
+    starts after, ``()`` when the previous page is the first one, None when this is the first."""
+
+    events: list[dict]
+    next_after: tuple[str, int] | None
+    prev_after: tuple[str, int] | tuple[()] | None
+
+
+def _key(r) -> tuple[str, int]:
+    return (r.date, r.id)
+
+
+def list_events(engine: Engine, limit: int = 50, after: tuple[str, int] | None = None,
+                name: str | None = None) -> Page:
+    """Keyset paging on (date, id), the listing's order: a page costs the same wherever it is."""
+    order_key = tuple_(events.c.date, events.c.id)
+    query = select(events)
+    if name:
+        query = query.where(events.c.name.icontains(name, autoescape=True))
     with engine.connect() as conn:
-        return [_row(r) for r in conn.execute(select(events).order_by(events.c.date, events.c.id))]
+        forward = query.where(order_key > tuple_(literal(after[0]), literal(after[1]))) if after else query
+        rows = conn.execute(forward.order_by(events.c.date, events.c.id).limit(limit + 1)).all()
+        prev_after = None
+        if after:
+            back = conn.execute(query.where(order_key <= tuple_(literal(after[0]), literal(after[1])))
+                                .order_by(events.c.date.desc(), events.c.id.desc()).limit(limit + 1)).all()
+            if back:
+                prev_after = _key(back[limit]) if len(back) > limit else ()
+    page = rows[:limit]
+    return Page([_row(r) for r in page], _key(page[-1]) if len(rows) > limit else None, prev_after)
+
+
+def delete_event(engine: Engine, event_id: int) -> str:
+    """Delete an event nobody has booked: "deleted", "missing", or "booked" (seats taken, or a
+    booking request or booking recorded for it: those are kept, so the event stays)."""
+    with engine.begin() as conn:
+        # the consumer locks event rows FOR UPDATE before recording bookings: this waits for it
+        row = conn.execute(select(events).where(events.c.id == event_id).with_for_update()).first()
+        if row is None:
+            return "missing"
+        if row.tickets_available != row.capacity:
+            return "booked"
+        tables = inspect(conn)
+        for table in ("booking_requests", "bookings"):  # owned by booking-service / booking-consumer
+            if tables.has_table(table) and conn.execute(
+                    text(f"SELECT 1 FROM {table} WHERE event_id = :id LIMIT 1"), {"id": event_id}).first():
+                return "booked"
+        conn.execute(delete(events).where(events.c.id == event_id))
+    return "deleted"
 
 
 def get_event(engine: Engine, event_id: int) -> dict | None:

@@ -1,13 +1,15 @@
 """HTTP: parse requests, call models, shape responses."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 
 from svc_common.errors import ApiError
 
 from . import models
-from .validation import parse_event_id, parse_new_event
+from .validation import encode_cursor, parse_event_id, parse_list_query, parse_new_event
 
 events_bp = Blueprint("events", __name__)
 health_bp = Blueprint("health", __name__)
@@ -17,9 +19,31 @@ def _engine():
     return current_app.extensions["event_catalog.engine"]
 
 
+def _page_link(query: dict, after, rel: str) -> str:
+    """A Link header entry: a query-only reference, so it resolves against the URL the client asked
+    (here ``/events``, through the gateway ``/api/events``) and stays right behind any prefix."""
+    params = {k: v for k, v in query.items() if v is not None}
+    if after:
+        params["cursor"] = encode_cursor(after)
+    return f'<?{urlencode(params)}>; rel="{rel}"'
+
+
 @events_bp.get("/events")
 def list_events():
-    return jsonify(models.list_events(_engine()))
+    """One page (``limit``, default 50, at most 200) as a JSON array, as before; the next and
+    previous pages are in the ``Link`` header (rel="next"/"prev"), which carries the filter on."""
+    q = parse_list_query(request.args)
+    page = models.list_events(_engine(), q["limit"], q["after"], q["name"])
+    response = jsonify(page.events)
+    carried = {"name": q["name"], "limit": request.args.get("limit") and q["limit"]}
+    links = []
+    if page.next_after:
+        links.append(_page_link(carried, page.next_after, "next"))
+    if page.prev_after is not None:
+        links.append(_page_link(carried, page.prev_after, "prev"))
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
 
 
 @events_bp.get("/events/<raw_id>")
@@ -39,6 +63,18 @@ def create_event():
     fields = parse_new_event(body)
     event = models.create_event(_engine(), **fields)
     return jsonify(event), 201, {"Location": f"/events/{event['id']}"}
+
+
+@events_bp.delete("/events/<raw_id>")
+def delete_event(raw_id: str):
+    """Only an event nobody booked (tests clean up with it): 204; booked -> 409; unknown -> 404."""
+    event_id = parse_event_id(raw_id)
+    outcome = models.delete_event(_engine(), event_id)
+    if outcome == "missing":
+        raise ApiError(f"event {event_id} not found", "event_id", 404)
+    if outcome == "booked":
+        raise ApiError(f"event {event_id} has bookings and is kept", "event_id", 409)
+    return "", 204
 
 
 @health_bp.get("/health")

@@ -1,13 +1,8 @@
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent / "common")]
-
-from svc_common.db import database_url_from_env  # noqa: E402
+from svc_common.db import database_url_from_env
 
 
 def _reachable_pg() -> tuple[str | None, str]:

@@ -1,4 +1,6 @@
 """Endpoint tests. The same cases run on SQLite (no servers) and on real Postgres (integration)."""
+from urllib.parse import parse_qsl
+
 import pytest
 from event_catalog.models import SEED_EVENTS, events
 from sqlalchemy import func, select
@@ -14,6 +16,23 @@ def app(request):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture()
+def create(client):
+    """POST /events, and DELETE each created event afterwards (on Postgres that is the sandbox's
+    database under `make test`: it is left as it was)."""
+    made = []
+
+    def _create(name: str, date: str = "2027-03-01", capacity: int = 100) -> dict:
+        r = client.post("/events", json={"name": name, "date": date, "venue": "Hall", "capacity": capacity})
+        assert r.status_code == 201, r.get_json()
+        made.append(r.get_json()["id"])
+        return r.get_json()
+
+    yield _create
+    for event_id in made:
+        assert client.delete(f"/events/{event_id}").status_code in (204, 404)
 
 
 def _count(app):
@@ -32,25 +51,95 @@ def test_health_ready_metrics(client):
 
 
 def test_list_events_seeded(client):
-    r = client.get("/events")
+    r = client.get("/events", query_string={"limit": "200"})
     assert r.status_code == 200
     body = r.get_json()
-    names = {e["name"] for e in body}
-    assert {e["name"] for e in SEED_EVENTS} <= names
+    for seed in SEED_EVENTS:  # each found by the name filter, wherever it sorts among other events
+        assert seed["name"] in {e["name"] for e in client.get("/events", query_string={"name": seed["name"]}).get_json()}
     for e in body:
         assert set(e) == EVENT_KEYS
         assert isinstance(e["id"], int) and 0 <= e["tickets_available"] <= e["capacity"]
 
 
-def test_create_and_get_event(client, unique_name):
+def test_create_get_and_delete_event(client, unique_name):
     r = client.post("/events", json={"name": unique_name, "date": "2027-03-01", "venue": "Hall", "capacity": 100})
     assert r.status_code == 201, r.get_json()
     created = r.get_json()
-    assert created["tickets_available"] == 100 and created["capacity"] == 100
-    assert r.headers["Location"] == f"/events/{created['id']}"
-    got = client.get(f"/events/{created['id']}")
-    assert got.status_code == 200 and got.get_json() == created
-    assert any(e["id"] == created["id"] for e in client.get("/events").get_json())
+    try:
+        assert created["tickets_available"] == 100 and created["capacity"] == 100
+        assert r.headers["Location"] == f"/events/{created['id']}"
+        got = client.get(f"/events/{created['id']}")
+        assert got.status_code == 200 and got.get_json() == created
+        assert client.get("/events", query_string={"name": unique_name}).get_json() == [created]
+    finally:
+        deleted = client.delete(f"/events/{created['id']}")
+    assert deleted.status_code == 204 and not deleted.get_data()
+    assert client.get(f"/events/{created['id']}").status_code == 404
+    again = client.delete(f"/events/{created['id']}")
+    assert again.status_code == 404 and again.get_json()["field"] == "event_id"
+    assert client.get("/events", query_string={"name": unique_name}).get_json() == []
+
+
+def test_delete_refuses_a_booked_event(app, client, create, unique_name):
+    from sqlalchemy import update
+
+    event = create(unique_name, capacity=10)
+    with app.extensions["event_catalog.engine"].begin() as c:  # as the booking consumer does
+        c.execute(update(events).where(events.c.id == event["id"]).values(tickets_available=8))
+    r = client.delete(f"/events/{event['id']}")
+    assert r.status_code == 409 and r.get_json()["field"] == "event_id"
+    assert client.get(f"/events/{event['id']}").status_code == 200
+    with app.extensions["event_catalog.engine"].begin() as c:
+        c.execute(update(events).where(events.c.id == event["id"]).values(tickets_available=10))
+
+
+def test_list_pages_with_a_cursor_and_filters_by_name(client, create, unique_name):
+    made = [create(f"{unique_name}-{i}", date=f"2027-03-{1 + i % 3:02d}") for i in range(7)]
+    expected = sorted(made, key=lambda e: (e["date"], e["id"]))
+    seen, query, pages = [], {"name": unique_name.upper(), "limit": "3"}, 0  # the filter ignores case
+    prev_links = []
+    while True:
+        r = client.get("/events", query_string=query)
+        assert r.status_code == 200 and isinstance(r.get_json(), list)
+        assert len(r.get_json()) <= 3
+        seen += r.get_json()
+        pages += 1
+        links = _links(r.headers.get("Link", ""))
+        prev_links.append(links.get("prev"))
+        if "next" not in links:
+            break
+        assert links["next"].startswith("?")  # relative to the URL asked: right behind the gateway too
+        query = dict(parse_qsl(links["next"][1:]))
+        assert query["name"] == unique_name.upper() and query["limit"] == "3"
+    assert seen == expected and pages == 3
+    assert prev_links[0] is None and "cursor" not in prev_links[1] and "cursor=" in prev_links[2]
+    back = client.get("/events", query_string=dict(parse_qsl(prev_links[2][1:])))
+    assert back.get_json() == expected[3:6]
+
+
+def test_default_page_is_bounded(client, create, unique_name):
+    r = client.get("/events")
+    assert r.status_code == 200 and len(r.get_json()) <= 50
+    one = client.get("/events", query_string={"limit": "1"})
+    assert len(one.get_json()) == 1 and 'rel="next"' in one.headers["Link"]
+
+
+@pytest.mark.parametrize("query,field", [
+    ({"limit": "0"}, "limit"), ({"limit": "201"}, "limit"), ({"limit": "x"}, "limit"), ({"limit": "-1"}, "limit"),
+    ({"limit": "\u0661"}, "limit"), ({"cursor": "nope"}, "cursor"), ({"cursor": "W10"}, "cursor"),
+    ({"cursor": "x" * 300}, "cursor"), ({"name": "a\x00b"}, "name"), ({"name": "n" * 201}, "name"),
+])
+def test_list_bad_query_400(client, query, field):
+    r = client.get("/events", query_string=query)
+    assert r.status_code == 400 and r.get_json()["field"] == field, r.get_json()
+
+
+def _links(header: str) -> dict[str, str]:
+    out = {}
+    for part in filter(None, (p.strip() for p in header.split(","))):
+        target, _, rel = part.partition(";")
+        out[rel.strip().removeprefix('rel="').removesuffix('"')] = target.strip()[1:-1]
+    return out
 
 
 def test_get_unknown_event_404(client):
@@ -75,6 +164,15 @@ def test_get_bad_id_400(client, raw):
         ({"json": {"name": "n", "date": "2027-01-01", "venue": "V", "capacity": -1}}, 400, "capacity"),
         ({"json": {"name": "n", "date": "2027-01-01", "venue": "V", "capacity": 10**12}}, 400, "capacity"),
         ({"json": {"name": "n" * 10000, "date": "2027-01-01", "venue": "V", "capacity": 1}}, 413, "body"),
+        # what Postgres cannot store: NUL, a lone surrogate, longer than the column, not text
+        ({"json": {"name": "n\x00", "date": "2027-01-01", "venue": "V", "capacity": 1}}, 400, "name"),
+        ({"data": '{"name": "x", "date": "2027-01-01", "venue": "\\udc00", "capacity": 1}',
+          "content_type": "application/json"}, 400, "venue"),
+        ({"json": {"name": "n" * 201, "date": "2027-01-01", "venue": "V", "capacity": 1}}, 400, "name"),
+        ({"json": {"name": "n", "date": "2027-01-01\x00", "venue": "V", "capacity": 1}}, 400, "date"),
+        ({"json": {"name": "n", "date": "2027-01-01T00:00:00.123456+05:30:15.123456", "venue": "V", "capacity": 1}},
+         400, "date"),
+        ({"json": {"name": ["n"], "date": "2027-01-01", "venue": "V", "capacity": 1}}, 400, "name"),
     ],
 )
 def test_create_event_bad_input_writes_nothing(app, client, kwargs, status, field):

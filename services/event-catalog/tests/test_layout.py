@@ -5,12 +5,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 import yaml
 from openapi_spec_validator import validate
+
+from sandbox.health import HttpProbe
+from sandbox.poll import wait_for
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,7 +31,7 @@ def test_migrate_and_serve(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(SERVICE_DIR.parent / "common")}
+    env = {**os.environ, "PORT": str(port)}
     if not (env.get("DATABASE_URL") or env.get("DB_HOST")):
         env["EVENT_CATALOG_SQLITE_URL"] = f"sqlite:///{tmp_path / 'events.db'}"
     subprocess.run([sys.executable, "-m", "event_catalog.migrate"], cwd=SERVICE_DIR, env=env, check=True,
@@ -37,12 +39,7 @@ def test_migrate_and_serve(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "svc_common.serve", "event_catalog.app:create_app"],
                             cwd=SERVICE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline, ok = time.time() + 60, False
-        while time.time() < deadline and not ok:
-            try:
-                ok = requests.get(f"http://127.0.0.1:{port}/ready", timeout=10).status_code == 200
-            except requests.RequestException:
-                time.sleep(0.2)
+        ok = wait_for(HttpProbe(f"http://127.0.0.1:{port}/ready", timeout=10), 60).ok
         assert ok, "the server did not become ready"
         r = requests.get(f"http://127.0.0.1:{port}/events", headers={"X-Request-ID": "serve-rid"}, timeout=5)
         assert r.status_code == 200 and len(r.json()) >= 5 and r.headers["X-Request-ID"] == "serve-rid"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from prometheus_client import Counter
@@ -41,7 +41,10 @@ def raw_bucket():
     return bucket
 
 
-RELAYED_HEADERS = ("Idempotent-Replayed", "Retry-After")
+# the headers clients act on: replays, the missing-key notice (booking-service), retry hints, and
+# event-catalog's paging links (query-only references: they resolve against /api/events as they are)
+RELAYED_HEADERS = ("Idempotent-Replayed", "Idempotency-Key-Missing", "Retry-After", "Link")
+EVENT_LIST_PARAMS = ("limit", "cursor", "name")
 
 
 def relay(response) -> Response:
@@ -79,7 +82,9 @@ def require_id(value: str, field: str, pattern=SAFE_ID, status: int = 404, messa
 
 @bp.get("/events")
 def list_events():
-    return relay(upstream("events").call("GET", "/events"))
+    """One page of events (event-catalog validates limit, cursor and name; its Link header is relayed)."""
+    query = urlencode([(name, request.args[name]) for name in EVENT_LIST_PARAMS if name in request.args])
+    return relay(upstream("events").call("GET", "/events" + (f"?{query}" if query else "")))
 
 
 @bp.get("/events/<event_id>")
@@ -96,6 +101,8 @@ def book():
     headers = {"Content-Type": request.headers.get("Content-Type", "application/json")}
     key = request.headers.get("Idempotency-Key")
     if key is not None:
+        if not key.strip():  # libcurl would drop an empty header, and booking-service take it as absent
+            raise ApiError("Idempotency-Key must be 1..200 printable ASCII characters, not blank (or leave the header out)", "Idempotency-Key")
         headers["Idempotency-Key"] = key
     response = upstream("bookings").call("POST", "/book", data=body, headers=headers)
     if response.status_code in (200, 201, 202):

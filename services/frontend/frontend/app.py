@@ -1,6 +1,6 @@
 """frontend: the web page and the API gateway (``/api/*``).
 
-Run: ``python -m svc_common.serve frontend.app:create_app`` from ``services/frontend`` (PYTHONPATH=../common).
+Run: ``python -m svc_common.serve frontend.app:create_app`` (svc_common and frontend installed: ``make venv``).
 """
 from __future__ import annotations
 

@@ -3,18 +3,12 @@ server started there), the real user-service app served over HTTP in this proces
 apps wired to them."""
 from __future__ import annotations
 
+import os
 import socket
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
-
-SERVICE_DIR = Path(__file__).resolve().parents[1]
-SERVICES = SERVICE_DIR.parent
-for path in (SERVICE_DIR, SERVICES / "user-service", SERVICES / "ticket-generator", SERVICES / "common"):
-    sys.path.insert(0, str(path))
 
 pytest_plugins = ["svc_common.aws_test_fixtures"]
 
@@ -48,10 +42,57 @@ def serve():
 
 
 @pytest.fixture(scope="session")
-def user_service_url(users_table, serve):
-    """The real user-service, over HTTP."""
+def user_service_url(users_table, serve, dynamodb):
+    """The real user-service, over HTTP; the users it registers are deleted (with their email
+    claims) at the end, so the sandbox's table (under `make test`) is left as it was."""
     from user_service.app import create_app as create_user_service
-    return serve(create_user_service({"USERS_TABLE": users_table}))
+    from user_service.models import UserStore, email_claim_key
+
+    created: list[dict] = []
+
+    class CleanedUpStore(UserStore):
+        def create(self, name: str, email: str) -> dict:
+            created.append(super().create(name, email))
+            return created[-1]
+
+    yield serve(create_user_service({"USERS_TABLE": users_table, "USER_STORE": CleanedUpStore(users_table)}))
+    for user in created:
+        for key in (user["user_id"], email_claim_key(user["email"])):
+            dynamodb.delete_item(TableName=users_table, Key={"user_id": {"S": key}})
+
+
+@pytest.fixture()
+def own_event():
+    """Factory: an event of this test's own on the sandbox's event-catalog (EVENT_SERVICE_URL), so
+    bookings never take seats of the developer's events; afterwards it is purged with its bookings
+    (DATABASE_URL/DB_*, as under `make test`) or, without a database, deleted if nobody booked it."""
+    import uuid
+
+    import requests
+
+    from svc_common.db import database_url_from_env
+    from svc_common.pg_cleanup import purge_events
+
+    made: list[int] = []
+    catalog = os.environ.get("EVENT_SERVICE_URL", "").rstrip("/")
+
+    def make(capacity: int = 20) -> dict:
+        if not catalog:
+            pytest.skip("needs the sandbox: EVENT_SERVICE_URL not set (run inside `sandbox env`)")
+        r = requests.post(f"{catalog}/events", timeout=10, json={
+            "name": f"frontend-test-{uuid.uuid4().hex[:10]}", "date": "2027-06-01", "venue": "Test Hall",
+            "capacity": capacity})
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+        return r.json()
+
+    yield make
+    url = database_url_from_env()
+    if url and url.startswith("postgresql"):
+        purge_events(url, made, wait_decided_s=15)  # decided by the sandbox's consumer
+    else:
+        for event_id in made:
+            requests.delete(f"{catalog}/events/{event_id}", timeout=10)
 
 
 @pytest.fixture(scope="session")

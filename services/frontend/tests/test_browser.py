@@ -94,12 +94,15 @@ def test_page_register_upload_and_download_ticket(page, make_frontend, serve, bu
 
 
 @pytest.mark.integration
-def test_page_books_a_ticket(page, make_frontend, serve, screenshot_dir):
+def test_page_books_a_ticket(page, make_frontend, serve, screenshot_dir, own_event):
     env = require_env("EVENT_SERVICE_URL", "BOOKING_SERVICE_URL")
+    event = own_event(20)
     url = serve(make_frontend(**env, KAFKA_BROKERS=os.environ.get("KAFKA_BROKERS", "")))
-    page.goto(url + "/")
+    page.goto(url + "/?name=" + quote_plus(event["name"]))  # the page's filter: only this test's event
     page.wait_for_selector("#events tbody tr", timeout=15000)
     page.wait_for_selector("#book-event option:not([disabled])", state="attached", timeout=15000)
+    assert page.locator("#events tbody tr").count() == 1
+    assert page.input_value("#events-name") == event["name"]
 
     page.fill("#user-name", "Mary Jackson")
     page.fill("#user-email", f"mj-{uuid.uuid4().hex[:8]}@example.com")
@@ -107,6 +110,7 @@ def test_page_books_a_ticket(page, make_frontend, serve, screenshot_dir):
     page.wait_for_selector("#user-result.ok")
 
     first_open = page.get_attribute("#book-event option:not([disabled])", "value")
+    assert first_open == str(event["id"])
     page.select_option("#book-event", first_open)
     page.fill("#book-count", "2")
     page.click("#book-submit")
@@ -149,3 +153,35 @@ def test_page_shows_live_analytics(page, make_frontend, serve, screenshot_dir):
         page.screenshot(path=str(screenshot_dir / "frontend-analytics.png"), full_page=True)
     finally:
         admin.delete_topics([topic])
+
+
+@pytest.mark.integration
+def test_events_are_one_page_with_a_filter_and_the_booking_form_is_on_top(page, make_frontend, serve, screenshot_dir,
+                                                                           own_event):
+    """Many events: the page lists one page of them (next/previous links), the name filter narrows
+    it, and the booking form is above the list, in the first screen."""
+    env = require_env("EVENT_SERVICE_URL", "BOOKING_SERVICE_URL")
+    made = [own_event(3) for _ in range(3)]
+    url = serve(make_frontend(**env))
+    page.goto(url + "/?limit=2")
+    page.wait_for_selector("#events tbody tr", timeout=15000)
+    assert page.locator("#events tbody tr").count() == 2
+    page.wait_for_selector("#events-next:not([hidden])")
+    assert page.locator("#events-prev").is_hidden()
+    box = page.locator("#book-form").bounding_box()
+    assert box and box["y"] + box["height"] <= 900, box  # within the first 900 px screen
+    assert page.locator("#book-form").bounding_box()["y"] < page.locator("#events").bounding_box()["y"]
+    rows = page.locator("#events tbody tr")
+    first_ids = [rows.nth(i).get_attribute("data-event-id") for i in range(rows.count())]
+    page.click("#events-next")
+    page.wait_for_selector("#events-prev:not([hidden])", timeout=15000)
+    page.wait_for_selector("#events tbody tr", timeout=15000)
+    rows = page.locator("#events tbody tr")
+    assert not {rows.nth(i).get_attribute("data-event-id") for i in range(rows.count())} & set(first_ids)
+    assert "cursor=" in page.url
+    page.fill("#events-name", made[1]["name"])
+    page.click("#events-filter button[type=submit]")
+    page.wait_for_selector(f'#events tbody tr[data-event-id="{made[1]["id"]}"]', timeout=15000)
+    assert page.locator("#events tbody tr").count() == 1
+    assert page.locator("#events-next").is_hidden() and page.locator("#events-prev").is_hidden()
+    page.screenshot(path=str(screenshot_dir / "frontend-filtered.png"), full_page=True)

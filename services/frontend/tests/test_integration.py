@@ -5,11 +5,12 @@ Skipped, saying why, unless EVENT_SERVICE_URL and BOOKING_SERVICE_URL point at r
 from __future__ import annotations
 
 import io
-import time
 import uuid
 
 import pytest
 from frontend_testlib import PNG, require_env
+
+from sandbox.poll import until
 
 pytestmark = pytest.mark.integration
 
@@ -20,36 +21,34 @@ def stack_client(make_frontend):
     return make_frontend(**env).test_client()
 
 
-def open_event(client) -> dict:
-    events = client.get("/api/events").get_json()
-    assert isinstance(events, list) and events, "the event catalog has no events"
-    for event in events:
-        assert {"id", "name", "date", "venue", "capacity", "tickets_available"} <= set(event)
-    candidates = [e for e in events if e["tickets_available"] >= 2]
-    if not candidates:
-        pytest.skip("every event is sold out")
-    return candidates[0]
+@pytest.fixture()
+def open_event(stack_client, own_event):
+    """A fresh event of this test's (purged afterwards), found through the gateway's list by name."""
+    event = own_event(20)
+    events = stack_client.get("/api/events", query_string={"name": event["name"]}).get_json()
+    assert isinstance(events, list) and [e["id"] for e in events] == [event["id"]]
+    for listed in events:
+        assert {"id", "name", "date", "venue", "capacity", "tickets_available"} <= set(listed)
+    return events[0]
 
 
 def wait_for_booking(client, url: str, timeout: float = 15.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def decided() -> dict | None:
         booking = client.get(url).get_json()
-        if booking["status"] != "pending":
-            return booking
-        time.sleep(0.1)
-    raise AssertionError(f"booking still pending after {timeout}s: {booking}")
+        return booking if booking["status"] != "pending" else None
+
+    return until(decided, timeout, f"booking {url} no longer pending", interval=0.1)
 
 
-def test_events_and_one_event(stack_client):
-    event = open_event(stack_client)
+def test_events_and_one_event(stack_client, open_event):
+    event = open_event
     one = stack_client.get(f"/api/events/{event['id']}")
     assert one.status_code == 200 and one.get_json()["id"] == event["id"]
     assert stack_client.get("/api/events/999999999").status_code == 404
 
 
-def test_book_through_the_gateway_is_confirmed_and_reserves_seats(stack_client):
-    event = open_event(stack_client)
+def test_book_through_the_gateway_is_confirmed_and_reserves_seats(stack_client, open_event):
+    event = open_event
     key = str(uuid.uuid4())
     body = {"event_id": event["id"], "user_id": "gateway-test", "ticket_count": 2}
     response = stack_client.post("/api/book", json=body, headers={"Idempotency-Key": key})
@@ -66,7 +65,34 @@ def test_book_through_the_gateway_is_confirmed_and_reserves_seats(stack_client):
     booking = wait_for_booking(stack_client, accepted["status_url"])
     assert booking["status"] == "confirmed", booking
     after = stack_client.get(f"/api/events/{event['id']}").get_json()
-    assert after["tickets_available"] <= event["tickets_available"] - 2
+    assert after["tickets_available"] == event["tickets_available"] - 2
+
+
+def test_book_without_idempotency_key_like_the_seed(stack_client, open_event):
+    """The seed's request shape (no key) is accepted, and the answer says it is not deduplicated."""
+    body = {"user_id": "seed-shape", "event_id": open_event["id"], "ticket_count": 1}
+    response = stack_client.post("/api/book", json=body)
+    assert response.status_code == 202, response.get_json()
+    assert response.headers["Idempotency-Key-Missing"] == "true"
+    assert wait_for_booking(stack_client, response.get_json()["status_url"])["status"] == "confirmed"
+    blank = stack_client.post("/api/book", json=body, headers={"Idempotency-Key": " "})
+    assert blank.status_code == 400 and blank.get_json()["field"] == "Idempotency-Key"
+
+
+def test_events_page_through_the_gateway_with_link_headers(stack_client, own_event):
+    made = [own_event(5) for _ in range(3)]
+    first = stack_client.get("/api/events", query_string={"name": made[0]["name"], "limit": "1"})
+    assert first.status_code == 200 and [e["id"] for e in first.get_json()] == [made[0]["id"]]
+    assert "Link" not in first.headers  # one match: no other page
+    page = stack_client.get("/api/events", query_string={"limit": "1"})
+    assert len(page.get_json()) == 1 and 'rel="next"' in page.headers["Link"]
+    target = page.headers["Link"].split(">", 1)[0].lstrip("<")
+    assert target.startswith("?") and "cursor=" in target
+    second = stack_client.get("/api/events" + target)
+    assert second.status_code == 200 and second.get_json() != page.get_json()
+    assert 'rel="prev"' in second.headers["Link"]
+    bad = stack_client.get("/api/events", query_string={"cursor": "garbage"})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "cursor"
 
 
 @pytest.mark.parametrize("body, field", [
@@ -83,8 +109,8 @@ def test_bad_bookings_are_relayed_as_4xx_json(stack_client, body, field):
     assert response.get_json()["field"] == field
 
 
-def test_upload_is_verified_against_the_booking(stack_client, s3, bucket, upload_keys):
-    event = open_event(stack_client)
+def test_upload_is_verified_against_the_booking(stack_client, s3, bucket, upload_keys, open_event):
+    event = open_event
     accepted = stack_client.post("/api/book", json={"event_id": event["id"], "user_id": "upload-test", "ticket_count": 1},
                                  headers={"Idempotency-Key": str(uuid.uuid4())}).get_json()
     booking_id = str(accepted["booking_id"])

@@ -38,7 +38,8 @@ def user(dynamodb, users_table):
     dynamodb.put_item(TableName=users_table, Item={
         "user_id": {"S": user_id}, "name": {"S": "Grace Hopper"}, "email": {"S": "grace@example.com"},
         "created_at": {"S": "2026-11-25T13:00:00.000Z"}, "kind": {"S": "user"}})
-    return user_id
+    yield user_id
+    dynamodb.delete_item(TableName=users_table, Key={"user_id": {"S": user_id}})  # the sandbox's table, maybe
 
 
 def test_same_event_twice_makes_one_pdf_with_resolved_details(s3, bucket, user):

@@ -2,23 +2,30 @@
 or a moto server started there)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-SERVICE_DIR = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(SERVICE_DIR))
-sys.path.insert(0, str(SERVICE_DIR.parent / "common"))  # svc_common
-
 
 pytest_plugins = ["svc_common.aws_test_fixtures"]
 
 
 @pytest.fixture()
-def app(users_table):
+def app(users_table, dynamodb):
+    """The app on a store that remembers the users it created, deleted (with their email claims)
+    afterwards: on the sandbox's table (under `make test`) the tests leave nothing behind."""
     from user_service.app import create_app
-    return create_app({"TESTING": True})
+    from user_service.models import UserStore, email_claim_key
+
+    created: list[dict] = []
+
+    class CleanedUpStore(UserStore):
+        def create(self, name: str, email: str) -> dict:
+            user = super().create(name, email)
+            created.append(user)
+            return user
+
+    yield create_app({"TESTING": True, "USER_STORE": CleanedUpStore(users_table)})
+    for user in created:
+        for key in (user["user_id"], email_claim_key(user["email"])):
+            dynamodb.delete_item(TableName=users_table, Key={"user_id": {"S": key}})
 
 
 @pytest.fixture()

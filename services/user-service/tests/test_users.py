@@ -19,6 +19,7 @@ def test_create_then_get_user(client):
     assert body["name"] == "Ada Lovelace"
     assert body["email"] == email.rsplit("@", 1)[0] + "@example.com"
     assert str(uuid.UUID(body["user_id"])) == body["user_id"]
+    assert body["userId"] == body["user_id"]  # the seed's clients read userId
     assert body["created_at"].endswith("Z")
     assert response.headers["Location"] == f"/users/{body['user_id']}"
 
@@ -63,10 +64,17 @@ def test_unknown_user_is_404_json(client, unknown):
     ({"name": "Ada", "email": "a@b"}, "email"),
     ({"name": "Ada", "email": ["a@example.com"]}, "email"),
     ({"name": "Ada", "email": "a b@example.com"}, "email"),
+    # what DynamoDB cannot store (a lone surrogate has no UTF-8 form) or Postgres-style NUL
+    ({"name": "Ada\x00", "email": "a@example.com"}, "name"),
+    ({"name": "Ada\ud800", "email": "a@example.com"}, "name"),
+    ({"name": "Ada", "email": "\udfffa@example.com"}, "email"),
+    ({"name": "Ada", "email": "a\x00@example.com"}, "email"),
+    ({"name": "Ada", "email": "a" * 250 + "@example.com"}, "email"),
 ])
 def test_invalid_fields_are_400_naming_the_field_and_write_nothing(client, count_items, payload, field):
     before = count_items()
-    response = client.post("/users", json=payload)
+    # json.dumps escapes a lone surrogate as "\\ud800": what a client's JSON carries
+    response = client.post("/users", data=json.dumps(payload), content_type="application/json")
     assert response.status_code == 400
     assert response.is_json
     assert response.get_json()["field"] == field

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from prometheus_client import Counter
 
 from svc_common.errors import ApiError
+from svc_common.text import storable_text
 
 from .models import DuplicateEmail
 
@@ -36,26 +37,13 @@ def read_json_object(max_bytes: int) -> dict:
 
 def validate_user(payload: dict) -> tuple[str, str]:
     """Return (name, email) normalised, or raise ApiError naming the bad field."""
-    name = payload.get("name")
-    if name is None:
-        raise ApiError("name is required", "name")
-    if not isinstance(name, str):
-        raise ApiError("name must be a string", "name")
-    name = name.strip()
-    if not name:
-        raise ApiError("name must not be empty", "name")
-    if len(name) > NAME_MAX:
-        raise ApiError(f"name must be at most {NAME_MAX} characters", "name")
+    # storable in DynamoDB (svc_common.text: no NUL, no lone surrogate, which has no UTF-8 form)
+    name = storable_text(payload.get("name"), "name", NAME_MAX)
     if _CONTROL.search(name):
         raise ApiError("name must not contain control characters", "name")
 
-    email = payload.get("email")
-    if email is None:
-        raise ApiError("email is required", "email")
-    if not isinstance(email, str):
-        raise ApiError("email must be a string", "email")
-    email = email.strip()
-    if len(email) > EMAIL_MAX or not _EMAIL.match(email):
+    email = storable_text(payload.get("email"), "email", EMAIL_MAX)
+    if not _EMAIL.match(email):
         raise ApiError("email is not a valid address", "email")
     local, domain = email.rsplit("@", 1)
     return name, f"{local}@{domain.lower()}"
@@ -70,7 +58,7 @@ def create_user():
     except DuplicateEmail:
         raise ApiError("email is already registered", "email", 409) from None
     USERS_CREATED.inc()
-    return jsonify(user), 201, {"Location": f"/users/{user['user_id']}"}
+    return jsonify(public(user)), 201, {"Location": f"/users/{user['user_id']}"}
 
 
 @bp.get("/users/<user_id>")
@@ -84,4 +72,9 @@ def get_user(user_id: str):
     user = current_app.extensions["user_store"].get(canonical)
     if user is None:
         raise ApiError("user not found", "user_id", 404)
-    return jsonify(user)
+    return jsonify(public(user))
+
+
+def public(user: dict) -> dict:
+    """A user as answered: ``user_id`` and, for the seed's clients, the same id as ``userId``."""
+    return {**user, "userId": user["user_id"]}

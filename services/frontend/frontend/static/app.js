@@ -31,7 +31,14 @@ async function api(path, options = {}) {
   if ((response.headers.get("Content-Type") || "").includes("json")) {
     try { body = await response.json(); } catch (_) { body = null; }
   }
-  return { ok: response.ok, status: response.status, body };
+  return { ok: response.ok, status: response.status, body, headers: response.headers };
+}
+
+// RFC 8288 Link header -> {rel: target}; event-catalog's targets are query-only ("?cursor=...")
+function parseLinks(header) {
+  const links = {};
+  for (const match of (header || "").matchAll(/<([^>]*)>\s*;\s*rel="([^"]+)"/g)) links[match[2]] = match[1];
+  return links;
 }
 
 function cell(row, text, cls) {
@@ -45,12 +52,32 @@ function cell(row, text, cls) {
 
 let latestByEvent = new Map();
 
+// The page's own query (?name=...&cursor=...&limit=...) is the events query: one page of
+// /api/events, whose Link header gives the next/previous pages as queries for this page too.
+function eventsQuery() {
+  const page = new URLSearchParams(window.location.search);
+  const query = new URLSearchParams();
+  for (const name of ["name", "cursor", "limit"]) if (page.get(name)) query.set(name, page.get(name));
+  return query.toString();
+}
+
+function pagerLink(id, target) {
+  const a = $(id);
+  a.hidden = !target;
+  if (target) a.href = "/" + target;  // "?cursor=...": the same query on this page
+}
+
 async function loadEvents() {
   const msg = $("events-message");
+  const query = eventsQuery();
   let result;
-  try { result = await api("/api/events"); } catch (e) { say(msg, "Cannot reach the server.", "bad"); return; }
+  try { result = await api("/api/events" + (query ? "?" + query : "")); } catch (e) { say(msg, "Cannot reach the server.", "bad"); return; }
   if (!result.ok || !Array.isArray(result.body)) { say(msg, "Events unavailable: " + errorText(result.body, result.status), "bad"); return; }
-  say(msg, result.body.length ? "" : "No events yet.");
+  const links = parseLinks(result.headers.get("Link"));
+  pagerLink("events-prev", links.prev);
+  pagerLink("events-next", links.next);
+  const filter = new URLSearchParams(window.location.search).get("name");
+  say(msg, result.body.length ? "" : (filter ? `No events whose name contains "${filter}".` : "No events yet."));
   const tbody = $("events").tBodies[0];
   tbody.replaceChildren();
   const select = $("book-event");
