@@ -18,13 +18,13 @@ BOOKING_PATH = ("event-catalog", "booking-service", "booking-consumer")
 
 @pytest.fixture(scope="module")
 def services(docker_components):
+    from sandbox import components
     from sandbox.components.docker import base
-    from sandbox.components.docker.service import service
 
     need(docker_components, "postgres")
     need(docker_components, "kafka")
     any_comp = docker_components["components"]["postgres"]
-    comps = [service(name)(any_comp.settings, any_comp.state) for name in BOOKING_PATH]
+    comps = [components.load(name, "docker")(any_comp.settings, any_comp.state) for name in BOOKING_PATH]
     missing = [c.image for c in comps if not base.image_present(c.image)]
     if missing:
         pytest.skip(f"service images not built: {', '.join(missing)} (python -m sandbox.images)")

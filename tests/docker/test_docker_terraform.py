@@ -74,11 +74,12 @@ def test_upload_runs_the_lambda_inside_the_emulator_container_with_its_log_on_th
 def test_user_service_and_frontend_containers(applied, docker_components):
     """user-service on the Terraform table; the frontend proxies to it by its network name (its
     /ready also wants event-catalog and booking-service, which test_docker_services runs)."""
-    from sandbox.components.docker.service import service
+    from sandbox import components
 
     need(docker_components, "postgres")
     need(docker_components, "kafka")
-    users, frontend = (service(name)(applied.settings, applied.state) for name in ("user-service", "frontend"))
+    users, frontend = (components.load(name, "docker")(applied.settings, applied.state)
+                      for name in ("user-service", "frontend"))
     try:
         for comp in (users, frontend):
             comp.preflight()
