@@ -18,14 +18,15 @@ if TYPE_CHECKING:
 
 
 class Endpoints:
-    def __init__(self, settings: Settings, state: StateDir):
+    def __init__(self, settings: Settings, state: StateDir, runtime: str | None = None):
         self.settings = settings
         self.state = state
+        self.runtime = runtime or settings.runtime  # whose components: a docker one built alone asks "docker"
         self._host: dict[str, str] | None = None
         self._network: dict[str, str] | None = None
 
     def _components(self) -> list:
-        runtime = self.settings.runtime
+        runtime = self.runtime
         return [components.load(name, runtime)(self.settings, self.state, self)
                 for name in components.component_names(runtime)]
 

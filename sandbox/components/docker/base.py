@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.components.base import Component
+from sandbox.endpoints import Endpoints
 from sandbox.errors import SandboxError
 from sandbox.health import Health
 from sandbox.poll import ProcessExited, wait_for
@@ -131,6 +132,10 @@ class ContainerComponent(Component):
     containers instead of processes, the native class's probe, set-up and env."""
 
     image_key: str = ""
+
+    def __init__(self, settings, state, endpoints: Endpoints | None = None):
+        # built on its own (tests, the bench) it still gets the docker components' endpoints
+        super().__init__(settings, state, endpoints or Endpoints(settings, state, runtime="docker"))
 
     # -- to implement per component
     def container_specs(self) -> list[ContainerSpec]:
