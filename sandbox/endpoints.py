@@ -30,24 +30,24 @@ class Endpoints:
         return [components.load(name, runtime)(self.settings, self.state, self)
                 for name in components.component_names(runtime)]
 
+    def _merged(self, env_of) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for comp in self._components():
+            merged.update(env_of(comp))
+        return merged
+
     @property
     def host(self) -> dict[str, str]:
         """As the host reaches them: 127.0.0.1 and the sandbox's ports."""
         if self._host is None:
-            merged: dict[str, str] = {}
-            for comp in self._components():
-                merged.update(comp.env())
-            self._host = merged
+            self._host = self._merged(lambda comp: comp.env())
         return self._host
 
     @property
     def network(self) -> dict[str, str]:
         """As containers on the sandbox network reach them: aliases and container ports."""
         if self._network is None:
-            merged: dict[str, str] = {}
-            for comp in self._components():
-                merged.update(comp.network_env())
-            self._network = merged
+            self._network = self._merged(lambda comp: comp.network_env())
         return self._network
 
     def refresh(self) -> None:

@@ -120,16 +120,7 @@ spec_of() {
     cd "$MODULES/$module" && { grep -v '^[[:space:]]*//' go.mod; cat go.sum ./*.go; } | sha256sum | cut -c1-16)"
 }
 
-# go is needed only to build: up-to-date binaries are reported without it. A shell started without
-# the login profile's PATH (`env -i`, cron) lacks /usr/local/go/bin, where the Go archive installs.
-need_go() {
-  command -v go >/dev/null && return
-  local dir
-  for dir in /usr/local/go/bin /usr/lib/go/bin; do
-    if [ -x "$dir/go" ]; then export PATH="$dir:$PATH"; return; fi
-  done
-  echo "go is required (Debian: apt-get install golang-go, or a Go toolchain >= 1.26)" >&2; exit 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/go-toolchain.sh"
 
 # CPU seconds (user + system) of this script's finished children ($$ is the script even in a subshell)
 children_cpu() {

@@ -40,17 +40,7 @@ declare -A LDFLAGS=([tofu]="-X github.com/opentofu/opentofu/version.dev=no")
 declare -A LOCAL=([gitops-validate]="." [lichen]="github.com/uw-labs/lichen")
 DEFAULT=(kustomize kustomize-v5.4.2 kube-score gitops-validate lichen tofu)
 
-# go is needed only to build: up-to-date tools are reported without it. A shell started without
-# the login profile's PATH (`env -i`, cron, an IDE) lacks /usr/local/go/bin, where the official
-# Go archive installs, so look there too.
-need_go() {
-  command -v go >/dev/null && return
-  local dir
-  for dir in /usr/local/go/bin /usr/lib/go/bin; do
-    if [ -x "$dir/go" ]; then export PATH="$dir:$PATH"; return; fi
-  done
-  echo "go is required (Debian: apt-get install golang-go, or a Go toolchain >= 1.24)" >&2; exit 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/go-toolchain.sh"
 
 SCRATCH=""
 trap '[ -z "$SCRATCH" ] || rm -rf "$SCRATCH"' EXIT
