@@ -2,7 +2,7 @@
 
 import pytest
 
-from scenarios.lib.checkers import check_queue, expected_windows
+from scenarios.lib.checkers import check_queue, error_shape_problem, expected_windows
 
 pytestmark = [pytest.mark.validated("sandbox"), pytest.mark.pure]
 
@@ -38,3 +38,15 @@ def test_expected_windows_are_tumbling():
                           {"event_id": 1, "timestamp": 10.0, "ticket_count": 3},
                           {"event_id": 1, "timestamp": 20.0, "ticket_count": 1}], 10)
     assert w == {(1, 10): (5, 2), (1, 20): (1, 1)}
+
+
+def test_error_shape():
+    ok = {"error": "database unavailable, retry", "field": None, "retryable": True}
+    assert error_shape_problem(503, "application/json", ok) is None
+    assert error_shape_problem(503, "application/json", {**ok, "booking_id": "b"}) is None
+    assert error_shape_problem(400, "application/json", {"error": "x", "field": "body", "retryable": False}) is None
+    assert "Content-Type" in error_shape_problem(503, "text/html", "<html>503</html>")
+    assert "not the error shape" in error_shape_problem(503, "application/json", {"error": "x", "field": None})
+    assert "unexpected keys" in error_shape_problem(503, "application/json", {**ok, "trace": "..."})
+    assert "wrong types" in error_shape_problem(503, "application/json", {**ok, "retryable": "yes"})
+    assert "not retryable" in error_shape_problem(504, "application/json", {**ok, "retryable": False})

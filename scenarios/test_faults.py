@@ -1,8 +1,11 @@
-"""Flow 5: faults lose and duplicate nothing. Each test holds the component it kills exclusively
-(and what it needs shared, see conftest.py), injects one fault on loopback processes only, heals
-with the target (`sandbox up --only` what the fault can take down, so a fault test running at the
-same time on a disjoint component keeps its own evidence), and checks the history like Jepsen's
-queue workload (lib/checkers.py)."""
+"""Flow 5: faults lose and duplicate nothing, and outages stay contained. Each test holds the
+component it kills exclusively (and what it needs shared, see conftest.py), injects one fault on
+loopback processes only, heals with the target (`sandbox up --only` what the fault can take down,
+so a fault test running at the same time on a disjoint component keeps its own evidence), and
+checks the history like Jepsen's queue workload (lib/checkers.py). Meanwhile a probe reads
+`GET /api/events` and the page through the gateway every 0.1 s: both must answer 200 throughout
+(the catalog answers its last good page while Postgres is down), every booking answer must be 202
+or a retryable 503, and every error answer of either is JSON of the one error shape."""
 
 from __future__ import annotations
 
@@ -13,7 +16,15 @@ import pytest
 
 from scenarios.lib import analytics as A
 from scenarios.lib.clients import AnalyticsReader
-from scenarios.lib.faults import BookingStream, UnseenSampler, final_check, wait_dead
+from scenarios.lib.faults import (
+    BookingStream,
+    ReadProbe,
+    UnseenSampler,
+    answers_summary,
+    error_shape_problems,
+    final_check,
+    wait_dead,
+)
 
 pytestmark = pytest.mark.validated("sandbox")
 
@@ -34,9 +45,11 @@ def _booking_fault(component, target, endpoints, db, kafka, new_event, uid, reco
     # ~25 bookings/s in total, bounded to 2,000 attempts; keeps going through the fault and after healing
     stream = BookingStream(endpoints, event["id"], uid, workers=4, max_n=2000, pace_s=0.15).start()
     sampler = UnseenSampler(db, event["id"], stream).start()
+    reads = ReadProbe(endpoints).start()
     series: list[int] = []
+    read_answers: list[dict] = []
     try:
-        time.sleep(1.5)  # bookings flowing
+        time.sleep(1.5)  # bookings flowing, and the reads (both catalog replicas have answered the list)
         accepted_before = len(stream.accepted_ids())
         t0 = time.monotonic()
         pids = target.kill(component, index)
@@ -48,11 +61,19 @@ def _booking_fault(component, target, endpoints, db, kafka, new_event, uid, reco
     finally:
         stream.stop()
         series = sampler.stop()
+        read_answers = reads.stop()
     result = final_check(db, kafka, stream, event["id"], status_before, series)
+    booking_failures = [f for a in stream.attempts for f in a.failures]
+    booking_statuses = _status_histogram(stream)
+    shape_problems = error_shape_problems(read_answers + booking_failures)
     measured = {**result.as_dict(), "killed_pids": pids, "accepted_before_fault": accepted_before,
                 "status_after_kill": dead, "healed_ok": healed.ok, "fault_to_healed_s": round(heal_s, 1),
                 "heal_actions": dict(target.last_heal_actions),
-                "http_statuses": _status_histogram(stream)}
+                "http_statuses": booking_statuses,
+                "booking_failure_max_s": max((f["seconds"] for f in booking_failures), default=0.0),
+                "booking_failure_bodies": sorted({str(f["body"])[:160] for f in booking_failures})[:5],
+                "reads_during_fault": answers_summary(read_answers, t0, t0 + heal_s),
+                "reads": answers_summary(read_answers), "error_shape_problems": shape_problems[:5]}
     record_property("checker", measured)
     print(f"{component} checker: {measured}")
     assert not dead["status_ok"] and not dead["component_healthy"], f"status never showed {component} dead: {dead}"
@@ -60,6 +81,10 @@ def _booking_fault(component, target, endpoints, db, kafka, new_event, uid, reco
     assert result.accepted > accepted_before > 0
     assert result.valid, measured
     assert result.details["status_unpublished"] == 0, measured
+    # contained: reads never fail, a booking is accepted or refused retryably, every error is the one shape
+    assert not shape_problems, shape_problems[:5]
+    assert measured["reads_during_fault"] and all(a["status"] == 200 for a in read_answers), measured["reads"]
+    assert set(booking_statuses) <= {"202", "503"}, booking_statuses
 
 
 def _assert_healed(healed, components) -> None:

@@ -8,6 +8,10 @@ A replica that is scaled down first leaves the balancer through HAProxy's runtim
 Pod leaving its Service's endpoints) and stops once its in-flight requests are done. What HAProxy
 answers itself (no ready replica, a timeout) is JSON of the services' error shape, never its
 HTML pages (`errorfile`).
+
+Readiness is each replica's own (`svc_common.readiness`): a replica answers `/ready` 200 while
+Kafka or Postgres is down and answers what needs them with 503 JSON itself, so an outage of a
+downstream never empties a balancer (which would turn every route into "no ready replica").
 """
 
 from __future__ import annotations
@@ -24,12 +28,30 @@ from sandbox.components.base import Component, Kind, ProcessSpec
 from sandbox.errors import SandboxError
 from sandbox.health import Health
 
-# what HAProxy answers itself, as the services would: {"error", "field": null, "retryable"}
+# what HAProxy answers itself, as the services would: {"error", "field": null, "retryable"}, for
+# every error status HAProxy 2.6 knows (each one `errorfile` takes). This config makes it answer
+# 503 (no ready replica), 504 (`timeout server`), 502 (an invalid or no response) and 500; the
+# others come from rules it has none of yet (deny, tarpit, auth, return) or from the HTTP/1 layer
+# before a request is parsed: 400 unparsable, 408 not received in `timeout client`, 422/501 a
+# Transfer-Encoding it refuses. HAProxy before 3.3 answers those early ones with its built-in HTML
+# whatever the errorfiles say (haproxy/haproxy#3032, fixed by d252ec2 in 3.3 and marked for a 3.2
+# backport): Debian 12's 2.6 does, only ever to a client that does not speak HTTP/1.1 properly.
 GATEWAY_ERRORS = {
     400: ("Bad Request", "bad request: the gateway could not parse it", False),
+    401: ("Unauthorized", "authentication required by the gateway", False),
     403: ("Forbidden", "forbidden by the gateway", False),
+    404: ("Not Found", "not found at the gateway", False),
+    405: ("Method Not Allowed", "method not allowed by the gateway", False),
+    407: ("Proxy Authentication Required", "proxy authentication required by the gateway", False),
     408: ("Request Timeout", "the request was not received in time, retry", True),
+    410: ("Gone", "gone", False),
+    413: ("Payload Too Large", "request too large for the gateway", False),
+    421: ("Misdirected Request", "misdirected request, retry on a new connection", True),
+    422: ("Unprocessable Content", "the gateway could not process the request's framing (Transfer-Encoding)", False),
+    425: ("Too Early", "too early, retry", True),
+    429: ("Too Many Requests", "too many requests, retry later", True),
     500: ("Internal Server Error", "gateway error, retry", True),
+    501: ("Not Implemented", "not implemented by the gateway", False),
     502: ("Bad Gateway", "the service answered with an invalid response, retry", True),
     503: ("Service Unavailable", "no ready replica of the service, retry", True),
     504: ("Gateway Timeout", "the service did not answer in time, retry", True),
@@ -89,6 +111,7 @@ class Gateway(Component):
             "    timeout client 60s",
             "    timeout server 60s",
             "    timeout http-keep-alive 30s",
+            "    timeout check 2s",  # the readinessProbes' timeoutSeconds (else `inter`, 1 s, under load)
             "    retries 2",
             "    option redispatch",  # a connect failure (replica just died) is retried elsewhere
             "    default-server inter 1s fall 1 rise 1",

@@ -94,3 +94,26 @@ def expected_windows(bookings: list[dict], size: int) -> dict[tuple[int, int], t
         acc[0] += b["ticket_count"]
         acc[1] += 1
     return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+# the one error shape every answer that leaves the gateway has (README "Errors and readiness"):
+# {"error": str, "field": str | null, "retryable": bool}, with context fields beside it at most
+ERROR_KEYS = frozenset({"error", "field", "retryable"})
+ERROR_CONTEXT = frozenset({"booking_id", "upstream", "upstream_status"})
+
+
+def error_shape_problem(status: int, content_type: str, body: object) -> str | None:
+    """Why a non-2xx answer is not of the one error shape, or None when it is. ``body``: the parsed
+    JSON, or the raw text when it did not parse."""
+    if not content_type.startswith("application/json"):
+        return f"{status}: Content-Type {content_type!r}, body {str(body)[:80]!r}"
+    if not isinstance(body, dict) or not ERROR_KEYS <= set(body):
+        return f"{status}: not the error shape: {str(body)[:120]}"
+    if set(body) - ERROR_KEYS - ERROR_CONTEXT:
+        return f"{status}: unexpected keys {sorted(set(body) - ERROR_KEYS - ERROR_CONTEXT)}"
+    if not isinstance(body["error"], str) or not (body["field"] is None or isinstance(body["field"], str)) \
+            or not isinstance(body["retryable"], bool):
+        return f"{status}: wrong types: {str(body)[:120]}"
+    if status in (502, 503, 504) and body["retryable"] is not True:
+        return f"{status}: a downstream failure that is not retryable: {str(body)[:120]}"
+    return None

@@ -27,10 +27,21 @@ class BookingAttempt:
     booking_id: str | None = None     # from a 202, or from a retryable 503 body
     response: dict | None = None
     ids: set = field(default_factory=set)  # every booking id the service named for this key
+    failures: list[dict] = field(default_factory=list)  # every non-2xx answer: status, content_type, body, seconds
 
     @property
     def accepted(self) -> bool:
         return bool(self.statuses) and self.statuses[-1] == 202
+
+
+def answer_record(r: requests.Response, seconds: float) -> dict:
+    """What a scenario keeps of an answer: status, content type, body (parsed JSON, else text), time."""
+    try:
+        body = r.json()
+    except ValueError:
+        body = r.text[:200]
+    return {"status": r.status_code, "content_type": r.headers.get("Content-Type", ""), "body": body,
+            "seconds": round(seconds, 3)}
 
 
 class Api:
@@ -72,6 +83,7 @@ class Api:
         stop = time.monotonic() + deadline_s
         for _ in range(tries):
             try:
+                started = time.monotonic()
                 r = self.session.post(self.base + "/api/book", json=body, timeout=self.timeout,
                                       headers={"Idempotency-Key": attempt.key})
                 attempt.statuses.append(r.status_code)
@@ -79,6 +91,8 @@ class Api:
                     attempt.response = r.json()
                 except ValueError:
                     attempt.response = None
+                if r.status_code >= 300:
+                    attempt.failures.append(answer_record(r, time.monotonic() - started))
                 if isinstance(attempt.response, dict) and attempt.response.get("booking_id"):
                     attempt.booking_id = attempt.response["booking_id"]
                     attempt.ids.add(attempt.booking_id)

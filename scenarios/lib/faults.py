@@ -8,9 +8,11 @@ import time
 import uuid
 from contextlib import suppress
 
+import requests
+
 from sandbox.poll import until
-from scenarios.lib.checkers import QueueResult, check_queue, unseen
-from scenarios.lib.clients import Api, BookingAttempt
+from scenarios.lib.checkers import QueueResult, check_queue, error_shape_problem, unseen
+from scenarios.lib.clients import Api, BookingAttempt, answer_record
 
 
 class BookingStream:
@@ -60,6 +62,73 @@ class BookingStream:
         with self._lock:
             return [{"booking_id": a.booking_id, "accepted": a.accepted, "booking_ids": sorted(a.ids)}
                     for a in self.attempts]
+
+
+class ReadProbe:
+    """One thread reading ``paths`` through the gateway in turn every ``interval_s`` (bounded by
+    ``max_n``), keeping every answer with its time: the read-only side of the system during a fault
+    (the issue's "GET /api/events and the page keep working")."""
+
+    def __init__(self, endpoints: dict, paths: tuple[str, ...] = ("/api/events", "/"), interval_s: float = 0.1,
+                 max_n: int = 3000, timeout_s: float = 10) -> None:
+        self.endpoints, self.paths, self.interval_s, self.max_n = endpoints, paths, interval_s, max_n
+        self.timeout_s = timeout_s
+        self.answers: list[dict] = []  # {"path", "at" (monotonic), "status" (-1: no answer), "seconds", ...}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        api = Api(self.endpoints, timeout=self.timeout_s)
+        for i in range(self.max_n):
+            path = self.paths[i % len(self.paths)]
+            started = time.monotonic()
+            try:
+                r = api.get(path)
+                answer = answer_record(r, time.monotonic() - started)
+                if r.status_code < 300:
+                    answer["body"] = None  # only failures are kept whole
+                    answer["stale"] = "Cache-Status" in r.headers  # a page kept from before an outage
+            except requests.RequestException as exc:
+                answer = {"status": -1, "content_type": "", "body": type(exc).__name__,
+                          "seconds": round(time.monotonic() - started, 3)}
+            self.answers.append({"path": path, "at": started, **answer})
+            if self._stop.wait(self.interval_s):
+                return
+
+    def start(self) -> ReadProbe:
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[dict]:
+        self._stop.set()
+        self._thread.join(self.timeout_s + 5)
+        return list(self.answers)
+
+
+def answers_summary(answers: list[dict], since: float | None = None, until_t: float | None = None) -> dict:
+    """Per path: how many answers of each status (between ``since`` and ``until_t``), how many of
+    them were stale copies, and the slowest."""
+    out: dict[str, dict] = {}
+    for a in answers:
+        if (since is not None and a["at"] < since) or (until_t is not None and a["at"] > until_t):
+            continue
+        row = out.setdefault(a["path"], {"n": 0, "statuses": {}, "stale": 0, "max_s": 0.0})
+        row["n"] += 1
+        row["stale"] += bool(a.get("stale"))
+        row["statuses"][str(a["status"])] = row["statuses"].get(str(a["status"]), 0) + 1
+        row["max_s"] = max(row["max_s"], a["seconds"])
+    return out
+
+
+def error_shape_problems(answers: list[dict]) -> list[str]:
+    """Every non-2xx answer that is not of the one error shape (and every request left unanswered)."""
+    problems = []
+    for a in answers:
+        if a["status"] == -1:
+            problems.append(f"no answer in time ({a['body']})")
+        elif a["status"] >= 300 and (problem := error_shape_problem(a["status"], a["content_type"], a["body"])):
+            problems.append(problem)
+    return problems
 
 
 class UnseenSampler:

@@ -12,7 +12,7 @@ from svc_common.logs import configure_logging
 
 from .config import from_env
 from .consumer import BookingConsumer, producer_conf
-from .health import HealthServer, check_database, check_kafka, liveness_of
+from .health import HealthServer, kafka_dependency, liveness_of, postgres_dependency, readiness_of
 from .outbox import OutboxRelay
 
 log = logging.getLogger("booking_consumer")
@@ -25,15 +25,13 @@ class App:
         self.relay = OutboxRelay(self.engine, Producer(producer_conf(cfg)), cfg.status_topic, cfg.outbox_batch, cfg.outbox_interval_s)
         self.consumer = BookingConsumer(cfg, self.engine, on_committed=self.relay.wake.set)
         self.http = HealthServer(cfg.host, cfg.port, self)
+        self.dependencies = [postgres_dependency(self.engine), kafka_dependency(cfg.kafka_brokers, cfg.bookings_topic)]
 
     def liveness(self):
         return liveness_of(self.consumer, self.relay)
 
     def readiness(self):
-        db = check_database(self.engine)
-        kafka = check_kafka(self.cfg.kafka_brokers, self.cfg.bookings_topic)
-        ok = db == "ok" and kafka == "ok"
-        return ok, {"status": "ready" if ok else "unavailable", "database": db, "kafka": kafka}
+        return readiness_of(self.consumer, self.relay, self.dependencies)
 
     def run(self) -> int:
         self.http.start()

@@ -1,4 +1,14 @@
-"""A tiny HTTP server for /health (liveness), /ready (Postgres + Kafka reachable), /metrics."""
+"""A tiny HTTP server for /health (liveness), /ready (readiness), /metrics.
+
+Readiness, as for the HTTP services (``svc_common.readiness``), is the replica's own ability to
+work: its consume loop polls (within ``stale_after_s``) and its outbox relay thread runs. Postgres
+and Kafka are reported in the body, checked at most every 2 s in the background with short
+timeouts, and not decisive, though the consumer does nothing useful without them. Why: readiness
+gates traffic, and the consumer gets none (it is behind no Service, it pulls); while a dependency
+is down it already waits the right way by itself (a failed batch is rewound and retried, librdkafka
+reconnects), so an unready consumer would only stall a rollout or make ``sandbox status`` blame
+the consumer for what the broker's or database's own row shows. Liveness is the same own check.
+"""
 from __future__ import annotations
 
 import json
@@ -10,7 +20,9 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from svc_common.errors import error_body
 from svc_common.metrics import metrics_payload
+from svc_common.readiness import OK, Dependency, readiness
 
 
 class HealthServer:
@@ -55,34 +67,42 @@ class HealthServer:
                 elif path == "/ready":
                     ok, detail = app.readiness()
                 else:
-                    return self._send(404, json.dumps({"error": "not found", "field": None}).encode())
+                    return self._send(404, json.dumps(error_body("not found")).encode())
                 return self._send(200 if ok else 503, json.dumps(detail).encode())
 
         return Handler
 
 
-def check_database(engine) -> str:
-    try:
+def postgres_dependency(engine) -> Dependency:
+    def check() -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1 FROM bookings LIMIT 1"))
             conn.execute(text("SELECT 1 FROM events LIMIT 1"))
-        return "ok"
-    except Exception as exc:  # noqa: BLE001
-        return str(exc).splitlines()[0]
+    return Dependency("postgres", check)
 
 
-def check_kafka(brokers: str, topic: str) -> str:
-    try:
-        md = AdminClient({"bootstrap.servers": brokers}).list_topics(topic=topic, timeout=3)
-        t = md.topics.get(topic)
+def kafka_dependency(brokers: str, topic: str) -> Dependency:
+    admin: list[AdminClient] = []  # one client, made on the first check (in the serving process)
+
+    def check() -> None:
+        if not admin:
+            admin.append(AdminClient({"bootstrap.servers": brokers, "reconnect.backoff.max.ms": 1000}))
+        t = admin[0].list_topics(topic=topic, timeout=1.5).topics.get(topic)
         if t is None or t.error is not None:
-            return f"topic {topic} missing"
-        return "ok"
-    except Exception as exc:  # noqa: BLE001
-        return str(exc)
+            raise RuntimeError(f"topic {topic} unavailable{f': {t.error}' if t is not None else ''}")
+    return Dependency("kafka", check)
 
 
 def liveness_of(consumer, relay, stale_after_s: float = 60.0):
     age = time.monotonic() - consumer.last_loop
     alive = (not relay or relay.is_alive()) and age < stale_after_s
     return alive, {"status": "ok" if alive else "stalled", "last_poll_age_s": round(age, 3)}
+
+
+def readiness_of(consumer, relay, dependencies: list[Dependency], wait_s: float = 0.5):
+    """(ready, body): ready when the loop polls and the relay runs; the dependencies reported."""
+    _, live = liveness_of(consumer, relay)
+    own = {"consume-loop": OK if live["status"] == "ok" else f"stalled: last poll {live['last_poll_age_s']} s ago",
+           "outbox-relay": OK if not relay or relay.is_alive() else "stopped"}
+    body, status = readiness(own, dependencies, wait_s)
+    return status == 200, body

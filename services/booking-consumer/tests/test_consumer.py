@@ -173,6 +173,13 @@ def test_process_health_ready_metrics_and_sigterm(pg_engine, brokers, topics, ma
     try:
         assert wait_for(HttpProbe(f"{base}/ready", timeout=5), 30).ok
         assert requests.get(f"{base}/health", timeout=5).json()["status"] == "ok"
+
+        def settled():
+            body = requests.get(f"{base}/ready", timeout=5).json()
+            return body if "unknown: not checked yet" not in body["dependencies"].values() else None
+        assert until(settled, 10, "dependencies checked") == {
+            "status": "ready", "own": {"consume-loop": "ok", "outbox-relay": "ok"},
+            "dependencies": {"postgres": "ok", "kafka": "ok"}}
         eid = make_event(1)
         produce(brokers, topics["bookings"], [message(eid), message(eid)])
         assert until(lambda: len(booking_rows(pg_engine, eid)) == 2, 30, "2 booking rows")
@@ -180,7 +187,7 @@ def test_process_health_ready_metrics_and_sigterm(pg_engine, brokers, topics, ma
         assert "bookings_confirmed_total 1.0" in metrics
         assert 'bookings_rejected_total{reason="sold_out"} 1.0' in metrics
         assert "booking_decision_latency_seconds_bucket" in metrics
-        assert requests.get(f"{base}/nope", timeout=5).status_code == 404
+        assert requests.get(f"{base}/nope", timeout=5).json() == {"error": "not found", "field": None, "retryable": False}
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)

@@ -98,6 +98,7 @@ class ClaimWriter:
         self._pid = None
         self._lock = threading.Lock()
         self._conn: psycopg.Connection | None = None
+        self._thread: threading.Thread | None = None
 
     def _started(self) -> queue.SimpleQueue:
         """The writer thread of this process (started in the serving process, never inherited)."""
@@ -105,9 +106,16 @@ class ClaimWriter:
             with self._lock:
                 if self._pid != os.getpid():
                     self._queue, self._conn = queue.SimpleQueue(), None
-                    threading.Thread(target=self._run, args=(self._queue,), name="claim-writer", daemon=True).start()
+                    self._thread = threading.Thread(target=self._run, args=(self._queue,), name="claim-writer",
+                                                    daemon=True)
+                    self._thread.start()
                     self._pid = os.getpid()
         return self._queue
+
+    def running(self) -> bool:
+        """The writer thread of this process runs (started if it was not)."""
+        self._started()
+        return self._thread is not None and self._thread.is_alive()
 
     def claim(self, record: Record, request_id: str | None) -> tuple[Record, bool]:
         """Record ``record`` unless its key exists; return (the key's record, created)."""

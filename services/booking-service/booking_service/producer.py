@@ -3,13 +3,21 @@
 ``acks=all`` and ``enable.idempotence=true`` are explicit. A background thread serves
 delivery callbacks, so concurrent request threads share one producer and its batching.
 Created lazily in the serving process (after any fork), never inherited.
+
+``health`` is the broker's last known state (``svc_common.readiness.Dependency``): down as soon
+as librdkafka reports every broker down or a delivery times out; up again when a delivery or the
+metadata check (the topic with a leader for every partition, at most every second, in the
+background) succeeds. The booking route refuses at once while it is down instead of making
+every request wait ``delivery.timeout.ms`` for a broker that is known to be gone.
 """
 from __future__ import annotations
 
 import os
 import threading
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from svc_common.readiness import Dependency
 
 
 class PublishError(RuntimeError):
@@ -40,12 +48,17 @@ class BookingPublisher:
             "delivery.timeout.ms": delivery_timeout_ms,
             "request.timeout.ms": min(delivery_timeout_ms, 5000),
             "max.in.flight.requests.per.connection": 5,
+            # back within a second of a broker's restart (librdkafka's default backs off to 10 s)
+            "reconnect.backoff.max.ms": 1000,
+            "error_cb": self._on_error,
             **(extra or {}),
         }
+        self.health = Dependency("kafka", self.check, ttl_s=1.0)
         self._producer: Producer | None = None
         self._pid = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._poll_thread: threading.Thread | None = None
 
     def _get(self) -> Producer:
         if self._producer is None or self._pid != os.getpid():
@@ -54,9 +67,19 @@ class BookingPublisher:
                     self._producer = Producer(self.conf)
                     self._pid = os.getpid()
                     self._stop = threading.Event()
-                    threading.Thread(target=self._poll_loop, args=(self._producer, self._stop),
-                                     name="kafka-delivery", daemon=True).start()
+                    self._poll_thread = threading.Thread(target=self._poll_loop, args=(self._producer, self._stop),
+                                                         name="kafka-delivery", daemon=True)
+                    self._poll_thread.start()
         return self._producer
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self.health.report(err.str())
+
+    def running(self) -> bool:
+        """The producer of this process exists and its delivery thread runs (creating them if not)."""
+        self._get()
+        return self._poll_thread is not None and self._poll_thread.is_alive()
 
     @staticmethod
     def _poll_loop(producer: Producer, stop: threading.Event) -> None:
@@ -70,19 +93,22 @@ class BookingPublisher:
         except (BufferError, KafkaException) as exc:
             raise PublishError(f"could not enqueue: {exc}") from exc
         if not delivery.done.wait(self.timeout_s):
+            self.health.report("no delivery report in time")
             raise PublishError("no delivery report in time")
         if delivery.error is not None:
+            if delivery.error.code() == KafkaError._MSG_TIMED_OUT:
+                self.health.report(delivery.error.str())
             raise PublishError(str(delivery.error))
+        self.health.report()
 
-    def topic_available(self, timeout_s: float = 2.0) -> str:
-        try:
-            md = self._get().list_topics(topic=self.topic, timeout=timeout_s)
-        except KafkaException as exc:
-            return str(exc)
+    def check(self, timeout_s: float = 1.0) -> None:
+        """Raise unless the topic is known to the broker with a leader for every partition."""
+        md = self._get().list_topics(topic=self.topic, timeout=timeout_s)
         t = md.topics.get(self.topic)
         if t is None or t.error is not None:
-            return f"topic {self.topic} unavailable"
-        return "ok"
+            raise RuntimeError(f"topic {self.topic} unavailable{f': {t.error}' if t is not None else ''}")
+        if not t.partitions or any(p.leader < 0 for p in t.partitions.values()):
+            raise RuntimeError(f"topic {self.topic} has a partition without a leader")
 
     def close(self, timeout_s: float = 5.0) -> None:
         if self._producer is not None and self._pid == os.getpid():

@@ -1,5 +1,6 @@
 """Endpoints on real Postgres + Kafka (Flask test client; own topic)."""
 import json
+import time
 import uuid
 
 import pytest
@@ -20,11 +21,30 @@ def total_rows(engine):
     return scalar(engine, "SELECT count(*) FROM booking_requests")
 
 
+def ready_body(client, settled=lambda body: "unknown: not checked yet" not in body["dependencies"].values()):
+    """/ready's body once ``settled`` (dependencies are checked in the background); the replica's
+    own readiness is 200 throughout."""
+    deadline = time.monotonic() + 15
+    while True:
+        r = client.get("/ready")
+        assert r.status_code == 200, r.get_json()
+        if settled(r.get_json()) or time.monotonic() > deadline:
+            return r.get_json()
+        time.sleep(0.1)
+
+
+def assert_retryable_503(r) -> dict:
+    """svc_common's one error shape, retryable (booking_id beside it when one was recorded)."""
+    body = r.get_json()
+    assert r.status_code == 503 and isinstance(body["error"], str) and body["field"] is None, body
+    assert body["retryable"] is True and set(body) - {"error", "field", "retryable"} <= {"booking_id"}, body
+    return body
+
+
 def test_health_ready(client):
     assert client.get("/health").get_json() == {"status": "ok"}
-    r = client.get("/ready")
-    assert r.status_code == 200, r.get_json()
-    assert r.get_json() == {"status": "ready", "database": "ok", "kafka": "ok"}
+    assert ready_body(client) == {"status": "ready", "own": {"claim-writer": "ok", "kafka-producer": "ok"},
+                                  "dependencies": {"postgres": "ok", "kafka": "ok"}}
 
 
 def test_book_publishes_once_and_answers_202(app, client, pg_engine, brokers, topics, make_event):
@@ -133,10 +153,20 @@ def test_broker_down_gives_503_and_retry_reuses_booking_id(app, client, pg_engin
     down = create_app({"BOOKINGS_TOPIC": topics["bookings"], "KAFKA_BROKERS": "127.0.0.1:1",
                        "DELIVERY_TIMEOUT_MS": 1500})
     try:
-        r = down.test_client().post("/book", json=body, headers={"Idempotency-Key": k})
-        assert r.status_code == 503 and r.get_json()["retryable"] is True
-        failed_id = r.get_json()["booking_id"]
-        assert down.test_client().get("/ready").status_code == 503
+        c = down.test_client()
+        r = c.post("/book", json=body, headers={"Idempotency-Key": k})
+        failed_id = assert_retryable_503(r)["booking_id"]
+        # ready (the replica itself can serve), with Kafka reported down
+        deps = ready_body(c, lambda b: b["dependencies"]["kafka"] != "ok")["dependencies"]
+        assert deps["postgres"] == "ok" and deps["kafka"].startswith("unavailable: "), deps
+        # now known down: the next booking is refused at once, before anything is written
+        other, rows = key(), rows_for(pg_engine, eid)
+        started = time.monotonic()
+        r = c.post("/book", json=body, headers={"Idempotency-Key": other})
+        assert time.monotonic() - started < 0.5
+        assert assert_retryable_503(r) == {"error": "bookings cannot be queued now (Kafka unavailable), retry",
+                                           "field": None, "retryable": True}
+        assert rows_for(pg_engine, eid) == rows
     finally:
         down.extensions["booking_service.publisher"].close(0)
         down.extensions["booking_service.engine"].dispose()
@@ -160,9 +190,11 @@ def test_database_down_gives_503_json(topics):
     try:
         c = down.test_client()
         r = c.post("/book", json={"event_id": 1, "user_id": "u", "ticket_count": 1}, headers={"Idempotency-Key": key()})
-        assert r.status_code == 503 and r.get_json()["retryable"] is True
-        assert c.get(f"/bookings/{uuid.uuid4()}").status_code == 503
-        assert c.get("/ready").status_code == 503
+        assert_retryable_503(r)
+        assert_retryable_503(c.get(f"/bookings/{uuid.uuid4()}"))
+        # ready (the replica itself can serve), with Postgres reported down
+        deps = ready_body(c, lambda b: b["dependencies"]["postgres"] != "ok")["dependencies"]
+        assert deps["postgres"].startswith("unavailable: ") and deps["kafka"] == "ok", deps
     finally:
         down.extensions["booking_service.publisher"].close(0)
         down.extensions["booking_service.engine"].dispose()

@@ -71,11 +71,13 @@ def test_flask_wiring_request_id_errors_metrics(capfd):
     assert r.get_json() == {"error": "bad thing", "field": "thing", "retryable": True}
     assert r.headers["X-Request-ID"] == "rid-42"
     r = c.post("/thing", data="x" * 100)
-    assert r.status_code == 413 and r.get_json() == {"error": "request body too large", "field": "body"}
+    assert r.status_code == 413
+    assert r.get_json() == {"error": "request body too large", "field": "body", "retryable": False}
     r = c.get("/boom")
-    assert r.status_code == 500 and r.get_json() == {"error": "internal error", "field": None}
+    assert r.status_code == 500 and r.get_json() == {"error": "internal error", "field": None, "retryable": False}
     r = c.get("/missing", headers={"X-Request-ID": "bad id"})
     assert r.status_code == 404 and r.get_json()["field"] is None and len(r.headers["X-Request-ID"]) == 32
+    assert r.get_json()["retryable"] is False
     r = c.delete("/thing")
     assert r.status_code == 405 and r.is_json and set(r.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
     assert c.get("/health", headers={"X-Request-ID": "rid-health"}).status_code == 200

@@ -6,9 +6,12 @@ from flask import Flask
 from svc_common.errors import register_database_error_handler
 from svc_common.http import init_app as init_http
 from svc_common.logs import configure_logging
+from svc_common.readiness import Dependency
 
 from . import config as config_mod
 from .db import make_engine
+from .last_good import LastGoodPages
+from .models import check
 from .routes import events_bp, health_bp
 
 SERVICE = "event-catalog"
@@ -21,7 +24,10 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.json.sort_keys = False
-    app.extensions["event_catalog.engine"] = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
+    app.extensions["event_catalog.engine"] = engine
+    app.extensions["event_catalog.database"] = Dependency("database", lambda: check(engine))
+    app.extensions["event_catalog.last_good"] = LastGoodPages(app.config["EVENTS_STALE_IF_ERROR_S"])
     init_http(app, SERVICE)
     register_database_error_handler(app)
     app.register_blueprint(health_bp)

@@ -13,4 +13,6 @@ def from_env() -> dict:
         "DATABASE_URL": database_url_from_env() or os.environ.get("EVENT_CATALOG_SQLITE_URL", SQLITE_FALLBACK),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_BODY_BYTES", "4096")),
         "DB_POOL_SIZE": int(os.environ.get("DB_POOL_SIZE", "5")),
+        # how old a kept page may be when it is served while the database is down (last_good.py)
+        "EVENTS_STALE_IF_ERROR_S": float(os.environ.get("EVENTS_STALE_IF_ERROR_S", "300")),
     }

@@ -111,6 +111,12 @@ def delete_event(engine: Engine, event_id: int) -> str:
     return "deleted"
 
 
+def check(engine: Engine) -> None:
+    """Raise unless the database answers a query on ``events``."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1 FROM events LIMIT 1"))
+
+
 def get_event(engine: Engine, event_id: int) -> dict | None:
     with engine.connect() as conn:
         r = conn.execute(select(events).where(events.c.id == event_id)).first()

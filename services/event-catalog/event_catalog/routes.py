@@ -4,9 +4,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from svc_common.errors import ApiError
+from svc_common.errors import ApiError, database_unavailable
+from svc_common.readiness import OK, readiness
 
 from . import models
 from .validation import encode_cursor, parse_event_id, parse_list_query, parse_new_event
@@ -31,10 +32,26 @@ def _page_link(query: dict, after, rel: str) -> str:
 @events_bp.get("/events")
 def list_events():
     """One page (``limit``, default 50, at most 200) as a JSON array, as before; the next and
-    previous pages are in the ``Link`` header (rel="next"/"prev"), which carries the filter on."""
+    previous pages are in the ``Link`` header (rel="next"/"prev"), which carries the filter on.
+    While the database is down, the last page answered for the same query (at most
+    EVENTS_STALE_IF_ERROR_S old) is answered instead, said by ``Age`` and ``Cache-Status``."""
     q = parse_list_query(request.args)
-    page = models.list_events(_engine(), q["limit"], q["after"], q["name"])
+    key = (q["limit"], q["after"], q["name"])
+    last_good = current_app.extensions["event_catalog.last_good"]
+    stale_s = None
+    try:
+        page = models.list_events(_engine(), q["limit"], q["after"], q["name"])
+    except DBAPIError as exc:
+        kept = last_good.get(key) if database_unavailable(exc) else None
+        if kept is None:
+            raise  # 503 retryable (svc_common) when the database is down, else 500
+        page, stale_s = kept
+    else:
+        last_good.put(key, page)
     response = jsonify(page.events)
+    if stale_s is not None:
+        response.headers["Age"] = str(int(stale_s))
+        response.headers["Cache-Status"] = 'event-catalog; hit; detail="stale: database unavailable"'
     carried = {"name": q["name"], "limit": request.args.get("limit") and q["limit"]}
     links = []
     if page.next_after:
@@ -84,9 +101,9 @@ def health():
 
 @health_bp.get("/ready")
 def ready():
-    try:
-        with _engine().connect() as conn:
-            conn.execute(text("SELECT 1 FROM events LIMIT 1"))
-    except Exception as exc:  # noqa: BLE001 - report any dependency failure
-        return jsonify({"status": "unavailable", "database": str(exc).splitlines()[0]}), 503
-    return jsonify({"status": "ready", "database": "ok"})
+    """Ready when the app is built, its database pool with it: this replica can answer on its own.
+    The database is reported, not decisive: while it is down every replica stays in the balancer,
+    answers ``GET /events`` from its last good pages (``last_good.py``) and everything else with
+    503 ``retryable``, instead of all of them leaving it (HAProxy's "no ready replica")."""
+    body, status = readiness({"app": OK}, [current_app.extensions["event_catalog.database"]])
+    return jsonify(body), status

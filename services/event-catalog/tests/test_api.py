@@ -44,6 +44,7 @@ def test_health_ready_metrics(client):
     assert client.get("/health").get_json() == {"status": "ok"}
     r = client.get("/ready")
     assert r.status_code == 200 and r.get_json()["status"] == "ready"
+    assert r.get_json()["own"] == {"app": "ok"} and r.get_json()["dependencies"] == {"database": "ok"}
     client.get("/events")
     m = client.get("/metrics").get_data(as_text=True)
     assert 'http_requests_total{method="GET",route="/events",service="event-catalog",status="200"}' in m
@@ -203,14 +204,52 @@ def test_migrate_is_repeatable(app):
     assert _count(app) == before
 
 
-def test_database_down_gives_503_json():
+def assert_retryable_503(r) -> None:
+    assert r.status_code == 503
+    assert r.get_json() == {"error": "database unavailable, retry", "field": None, "retryable": True}
+
+
+def test_database_down_gives_503_json_and_stays_ready():
     from event_catalog.app import create_app
 
     app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody:x@127.0.0.1:1/none"})
     try:
         c = app.test_client()
-        r = c.get("/events")
-        assert r.status_code == 503 and r.get_json()["retryable"] is True
-        assert c.get("/ready").status_code == 503
+        assert_retryable_503(c.get("/events"))  # nothing kept yet to answer from
+        assert_retryable_503(c.get("/events/1"))
+        r = c.get("/ready")  # the replica itself can serve: it stays in the balancer
+        assert r.status_code == 200 and r.get_json()["status"] == "ready"
+        assert r.get_json()["dependencies"]["database"].startswith("unavailable: ")
+    finally:
+        app.extensions["event_catalog.engine"].dispose()
+
+
+def test_database_down_answers_the_last_good_page_of_the_same_query(tmp_path):
+    """Stale-if-error: the page kept from before the outage, marked by Age and Cache-Status; a
+    query never answered before is 503; a copy older than EVENTS_STALE_IF_ERROR_S is not used."""
+    from event_catalog.app import create_app
+    from event_catalog.db import make_engine
+    from event_catalog.models import MIGRATIONS
+
+    from svc_common.migrations import apply
+
+    db = tmp_path / "events.db"
+    engine = make_engine(f"sqlite:///{db}")
+    apply(engine, "event-catalog", MIGRATIONS)
+    engine.dispose()
+    app = create_app({"DATABASE_URL": f"sqlite:///{db}", "TESTING": True})
+    try:
+        c = app.test_client()
+        fresh = c.get("/events", query_string={"limit": "2"})
+        assert fresh.status_code == 200 and "Cache-Status" not in fresh.headers
+        db.unlink()  # the database is gone: SQLite's "no such table" is an OperationalError
+        app.extensions["event_catalog.engine"].dispose()
+        stale = c.get("/events", query_string={"limit": "2"})
+        assert stale.status_code == 200 and stale.get_json() == fresh.get_json()
+        assert stale.headers["Link"] == fresh.headers["Link"]
+        assert int(stale.headers["Age"]) >= 0 and "stale" in stale.headers["Cache-Status"]
+        assert_retryable_503(c.get("/events", query_string={"limit": "3"}))
+        app.extensions["event_catalog.last_good"].max_age_s = 0
+        assert_retryable_503(c.get("/events", query_string={"limit": "2"}))
     finally:
         app.extensions["event_catalog.engine"].dispose()

@@ -1,7 +1,8 @@
 """The API gateway: ``/api/*`` routes in front of the services and the raw-data bucket.
 
-Proxy routes relay the upstream's status and JSON body (4xx untouched; failures as 502/503/504 JSON),
-forwarding ``Idempotency-Key`` and ``X-Request-ID``. Upload and ticket routes talk to S3 directly.
+Proxy routes relay the upstream's status and JSON body (4xx untouched; failures as 502/503/504 JSON
+of svc_common's shape, ``retryable`` true), forwarding ``Idempotency-Key`` and ``X-Request-ID``.
+Upload and ticket routes talk to S3 directly (S3 down: 503, retryable).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from prometheus_client import Counter
 
-from svc_common.errors import ApiError
+from svc_common.errors import ApiError, error_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -37,13 +38,14 @@ def upstream(name: str):
 def raw_bucket():
     bucket = current_app.extensions["bucket"]
     if not bucket.bucket:
-        raise ApiError("RAW_DATA_BUCKET is not set", None, 503)
+        raise ApiError("RAW_DATA_BUCKET is not set", None, 503, retryable=False)
     return bucket
 
 
-# the headers clients act on: replays, the missing-key notice (booking-service), retry hints, and
+# the headers clients act on: replays, the missing-key notice (booking-service), retry hints,
 # event-catalog's paging links (query-only references: they resolve against /api/events as they are)
-RELAYED_HEADERS = ("Idempotent-Replayed", "Idempotency-Key-Missing", "Retry-After", "Link")
+# and its note that a page is a stale copy served while its database is down (Age, Cache-Status)
+RELAYED_HEADERS = ("Idempotent-Replayed", "Idempotency-Key-Missing", "Retry-After", "Link", "Age", "Cache-Status")
 EVENT_LIST_PARAMS = ("limit", "cursor", "name")
 
 
@@ -274,4 +276,4 @@ def analytics():
 @bp.errorhandler(413)
 def _too_large(error):
     field = "file" if request.endpoint == "api.upload" else "body"
-    return jsonify({"error": "request body too large", "field": field}), 413
+    return jsonify(error_body("request body too large", field)), 413

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from svc_common.errors import register_aws_error_handler
 from svc_common.http import init_app as init_http
 from svc_common.logs import configure_logging
+from svc_common.readiness import Dependency
 
 from .analytics import Analytics
 from .config import Settings
@@ -40,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(SERVICE, settings.log_level)
     init_http(app, SERVICE)
+    register_aws_error_handler(app, "S3")
 
     timeouts = (app.config["UPSTREAM_CONNECT_TIMEOUT"], app.config["UPSTREAM_READ_TIMEOUT"])
     app.extensions["upstreams"] = {
@@ -50,6 +53,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["bucket"] = RawDataBucket(app.config["RAW_DATA_BUCKET"])
     app.extensions["analytics"] = Analytics(
         app.config["KAFKA_BROKERS"], app.config["ANALYTICS_TOPIC"], app.config["ANALYTICS_WINDOWS_PER_EVENT"])
+    # reported by /ready, never decisive (health.py)
+    app.extensions["dependencies"] = [
+        *(Dependency(u.name, u.check_health) for u in app.extensions["upstreams"].values()),
+        Dependency("s3", app.extensions["bucket"].ping),
+    ]
 
     from . import api, health, web
     app.register_blueprint(health.bp)

@@ -1,14 +1,20 @@
-"""Liveness and readiness (upstreams' /health and the bucket reachable); /metrics is svc_common's."""
-from __future__ import annotations
+"""Liveness and readiness; /metrics is svc_common's.
 
-import logging
+The frontend replica can serve as soon as its app is built: the page and static files come from
+the process, and each API route answers on its own — with its upstream's answer, or 502/503/504
+JSON (retryable) when that upstream or the bucket is down, so the page keeps working and
+``GET /api/events`` keeps answering while Kafka or Postgres is down. Hence ``/ready`` is 200
+whenever this process answers; the upstreams (their ``/health`` through the gateway), the
+raw-data bucket and the analytics consumer are reported in its body, checked at most every 2 s in
+the background with short timeouts (``svc_common.readiness``), never decisive.
+"""
+from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from svc_common.errors import ApiError
+from svc_common.readiness import OK, readiness
 
 bp = Blueprint("health", __name__)
-log = logging.getLogger("frontend.ready")
 
 
 @bp.get("/health")
@@ -18,28 +24,6 @@ def health():
 
 @bp.get("/ready")
 def ready():
-    """Ready when every upstream answers /health and the raw-data bucket exists (analytics is informative only)."""
-    checks: dict[str, str] = {}
-    for upstream in current_app.extensions["upstreams"].values():
-        label = upstream.name
-        try:
-            response = upstream.call("GET", "/health", timeout=(0.5, 1.0))
-            checks[label] = "ok" if response.status_code == 200 else f"status {response.status_code}"
-        except ApiError as error:
-            checks[label] = error.message
-    bucket = current_app.extensions["bucket"]
-    if not bucket.bucket:
-        checks["s3"] = "RAW_DATA_BUCKET is not set"
-    else:
-        try:
-            bucket.ping()
-            checks["s3"] = "ok"
-        except Exception as error:
-            checks["s3"] = str(error)
-    ok = all(value == "ok" for value in checks.values())
-    body = {"status": "ready" if ok else "unavailable", "checks": checks,
-            "analytics": current_app.extensions["analytics"].status()}
-    if not ok:
-        log.warning("not ready", extra={"checks": checks})
-    return jsonify(body), 200 if ok else 503
-
+    body, status = readiness({"app": OK}, current_app.extensions["dependencies"])
+    body["analytics"] = current_app.extensions["analytics"].status()
+    return jsonify(body), status

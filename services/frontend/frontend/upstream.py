@@ -7,8 +7,9 @@ has its own, with its own keep-alive connection; libcurl itself re-sends a reque
 keep-alive connection the server had already closed.
 A failed *connect* is retried once (nothing was sent, so that is safe for POST too); nothing else is.
 Short timeouts; the request id is propagated; upstream 4xx are relayed as they are; upstream
-failures become JSON errors: not configured / connection refused -> 503, read timeout -> 504,
-upstream 5xx -> 502.
+failures become JSON errors of svc_common's shape (``retryable`` true): connection refused -> 503,
+read timeout -> 504, upstream 5xx -> 502 (an upstream's own 503 JSON, e.g. booking-service's or the
+gateway's "no ready replica", is relayed as it is); not configured -> 503, not retryable.
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ class Upstream:
              timeout: tuple[float, float] | None = None) -> UpstreamResponse:
         """One request; raises :class:`ApiError` when the upstream cannot answer."""
         if not self.base_url:
-            raise ApiError(f"{self.name} is not configured", None, 503, upstream=self.name)
+            raise ApiError(f"{self.name} is not configured", None, 503, retryable=False, upstream=self.name)
         sent = [f"{key}: {value}" for key, value in (headers or {}).items()]
         request_id = get_request_id()
         if request_id:
@@ -112,6 +113,12 @@ class Upstream:
         if status >= 500:
             raise ApiError(f"{self.name} failed", None, 502, upstream=self.name, upstream_status=status)
         return response
+
+    def check_health(self) -> None:
+        """Raise unless the upstream answers ``GET /health`` with 200 within a second (for /ready)."""
+        response = self.call("GET", "/health", timeout=(0.5, 1.0))
+        if response.status_code != 200:
+            raise RuntimeError(f"{self.name} /health answered {response.status_code}")
 
     def json_or_error(self, response: UpstreamResponse):
         try:

@@ -16,6 +16,12 @@ ROUTES = [
 ]
 
 
+def assert_error_shape(body: dict, retryable: bool) -> None:
+    """svc_common's one error shape, with the gateway's context (``upstream``) beside it."""
+    assert isinstance(body["error"], str) and body["field"] is None and body["retryable"] is retryable
+    assert set(body) - {"error", "field", "retryable"} <= {"upstream", "upstream_status"}
+
+
 def all_upstreams(url: str) -> dict:
     return {"EVENT_SERVICE_URL": url, "BOOKING_SERVICE_URL": url, "USER_SERVICE_URL": url}
 
@@ -42,6 +48,7 @@ def test_upstream_down_is_503_json(make_frontend, dead_url, method, path, body):
     response = client.open(path, method=method, json=body, headers={"Idempotency-Key": "k1"})
     assert response.status_code == 503
     assert response.is_json and "unavailable" in response.get_json()["error"]
+    assert_error_shape(response.get_json(), retryable=True)
 
 
 @pytest.mark.parametrize("method, path, body", ROUTES)
@@ -50,6 +57,7 @@ def test_upstream_not_configured_is_503_json(make_frontend, method, path, body):
     response = client.open(path, method=method, json=body, headers={"Idempotency-Key": "k1"})
     assert response.status_code == 503
     assert "not configured" in response.get_json()["error"]
+    assert_error_shape(response.get_json(), retryable=False)  # a retry would meet the same configuration
 
 
 @pytest.mark.parametrize("method, path, body", ROUTES)
@@ -59,6 +67,7 @@ def test_upstream_5xx_is_502_json(make_frontend, misbehaving, method, path, body
     response = client.open(path, method=method, json=body, headers={"Idempotency-Key": "k1"})
     assert response.status_code == 502
     assert response.get_json()["upstream_status"] == 500
+    assert_error_shape(response.get_json(), retryable=True)
 
 
 def test_upstream_timeout_is_504_json(make_frontend, misbehaving):
@@ -69,6 +78,7 @@ def test_upstream_timeout_is_504_json(make_frontend, misbehaving):
     assert response.status_code == 504
     assert time.monotonic() - started < 1.4
     assert response.get_json()["upstream"] == "booking-service"
+    assert_error_shape(response.get_json(), retryable=True)
 
 
 def test_book_forwards_idempotency_key_request_id_and_body(make_frontend, misbehaving):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -49,7 +50,7 @@ def test_duplicate_email_is_409_and_writes_nothing(client, count_items):
 def test_unknown_user_is_404_json(client, unknown):
     response = client.get(f"/users/{unknown}")
     assert response.status_code == 404
-    assert response.get_json() == {"error": "user not found", "field": "user_id"}
+    assert response.get_json() == {"error": "user not found", "field": "user_id", "retryable": False}
 
 
 @pytest.mark.parametrize("payload, field", [
@@ -121,12 +122,37 @@ def test_health_ready_metrics(client):
     assert "http_request_duration_seconds_bucket" in metrics
 
 
-def test_ready_is_503_when_table_missing(users_table):
+def test_ready_stays_200_and_reports_a_missing_table(users_table):
+    """The replica itself can serve: it stays ready; what needs the table answers 503, retryable."""
     from user_service.app import create_app
-    app = create_app({"USERS_TABLE": "no-such-table-" + uuid.uuid4().hex[:6]})
-    response = app.test_client().get("/ready")
+    client = create_app({"USERS_TABLE": "no-such-table-" + uuid.uuid4().hex[:6]}).test_client()
+    response = client.get("/ready")
+    deadline = time.monotonic() + 10
+    while response.get_json()["dependencies"]["dynamodb"] == "unknown: not checked yet" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ready" and response.get_json()["own"] == {"app": "ok"}
+    assert response.get_json()["dependencies"]["dynamodb"].startswith("unavailable: ")
+    response = client.get(f"/users/{uuid.uuid4()}")
     assert response.status_code == 503
-    assert response.get_json()["status"] == "unavailable"
+    assert response.get_json() == {"error": "DynamoDB unavailable, retry", "field": None, "retryable": True}
+
+
+def test_dynamodb_unreachable_is_503_retryable():
+    import boto3
+    from botocore.config import Config
+    from user_service.app import create_app
+    from user_service.models import UserStore
+
+    unreachable = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:1", region_name="us-east-1",
+                               aws_access_key_id="test", aws_secret_access_key="test",
+                               config=Config(connect_timeout=0.5, retries={"max_attempts": 1}))
+    client = create_app({"USER_STORE": UserStore("users", client=unreachable)}).test_client()
+    response = client.post("/users", json={"name": "Ada", "email": f"ada-{uuid.uuid4().hex[:6]}@example.com"})
+    assert response.status_code == 503
+    assert response.get_json() == {"error": "DynamoDB unavailable, retry", "field": None, "retryable": True}
+    assert client.get("/ready").status_code == 200
 
 
 def test_request_id_is_echoed_or_generated(client):

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from svc_common.errors import register_aws_error_handler
 from svc_common.http import init_app as init_http
 from svc_common.logs import configure_logging
+from svc_common.readiness import Dependency
 
 from .config import Settings
 from .models import UserStore
@@ -30,7 +32,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(SERVICE, settings.log_level)
     init_http(app, SERVICE)
-    app.extensions["user_store"] = config.get("USER_STORE") or UserStore(app.config["USERS_TABLE"])
+    register_aws_error_handler(app, "DynamoDB")
+    store = config.get("USER_STORE") or UserStore(app.config["USERS_TABLE"])
+    app.extensions["user_store"] = store
+    app.extensions["dynamodb"] = Dependency("dynamodb", store.ping)  # reported by /ready (health.py)
 
     from . import health, routes
     app.register_blueprint(health.bp)

@@ -1,12 +1,18 @@
-"""Liveness and readiness (DynamoDB table reachable); /metrics is svc_common's."""
-from __future__ import annotations
+"""Liveness and readiness; /metrics is svc_common's.
 
-import logging
+A user-service replica can serve once its app and DynamoDB client are built: ``/ready`` is 200
+then. DynamoDB (the users table answering DescribeTable) is reported in the body, checked at most
+every 2 s in the background with one short attempt (``svc_common.readiness``), never decisive:
+while it is down the replicas stay in the balancer and answer ``/users`` with 503 ``retryable``
+(``svc_common.errors.register_aws_error_handler``), as every service answers for a downstream.
+"""
+from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from svc_common.readiness import OK, readiness
+
 bp = Blueprint("health", __name__)
-log = logging.getLogger("user-service.ready")
 
 
 @bp.get("/health")
@@ -16,10 +22,5 @@ def health():
 
 @bp.get("/ready")
 def ready():
-    try:
-        current_app.extensions["user_store"].ping()
-    except Exception as error:  # any failure means "not ready"; say which dependency
-        log.warning("not ready", extra={"dependency": "dynamodb", "reason": str(error)})
-        return jsonify({"status": "unavailable", "checks": {"dynamodb": str(error)}}), 503
-    return jsonify({"status": "ready", "checks": {"dynamodb": "ok"}})
-
+    body, status = readiness({"app": OK}, [current_app.extensions["dynamodb"]])
+    return jsonify(body), status

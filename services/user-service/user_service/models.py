@@ -16,6 +16,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+# /ready's check: one short attempt (svc_common.readiness runs it in the background)
+_PROBE_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1, "mode": "standard"})
 
 
 class DuplicateEmail(Exception):
@@ -30,6 +32,7 @@ class UserStore:
     def __init__(self, table_name: str, client=None):
         self.table_name = table_name
         self.client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        self.probe_client = client or boto3.client("dynamodb", config=_PROBE_CONFIG)
 
     def create(self, name: str, email: str) -> dict:
         user = {
@@ -69,7 +72,7 @@ class UserStore:
 
     def ping(self) -> None:
         """Raise unless the table exists and answers."""
-        self.client.describe_table(TableName=self.table_name)
+        self.probe_client.describe_table(TableName=self.table_name)
 
     def _claim_exists(self, email: str) -> bool:
         response = self.client.get_item(
