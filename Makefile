@@ -96,7 +96,27 @@ clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 
 .PHONY: help system-deps venv lint tools sandbox down status doctor test scenarios gitops-check tf-check load load-ui licenses images test-docker bench clean
 
-cluster-tools: ## Build the binaries of a one-node Kubernetes cluster (Kubernetes 1.36, etcd, CoreDNS, metrics-server, ArgoCD, pause) into ~/.cache/cloud-sandbox/cluster (issue 17)
+cluster-tools: ## Build the binaries of a one-node Kubernetes cluster (Kubernetes 1.36, etcd, CoreDNS, metrics-server, ArgoCD, pause) into ~/.cache/cloud-sandbox/cluster
 	scripts/install-cluster-tools.sh
 
-.PHONY: cluster-tools
+cluster-deps: venv
+	@scripts/install-system-deps.sh --cluster
+	@scripts/install-gitops-tools.sh kustomize tofu >/dev/null
+	scripts/docker-engine.sh
+	scripts/install-cluster-tools.sh
+
+sandbox-cluster: cluster-deps ## Start (or heal) the sandbox with the services in a one-node Kubernetes built from source (`sandbox up --cluster`)
+	$(BIN)/sandbox up --cluster
+
+# cluster mode's own state dir and ports (+600): the native and docker sandboxes may run beside it
+CLUSTER_TEST_ENV = SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-cluster $(shell $(BIN)/python -c \
+	'from sandbox.instances import cluster_test_env; print(*(f"{k}={v}" for k, v in cluster_test_env().items()))')
+
+test-cluster: cluster-deps ## Cluster mode: tests/cluster, then `up --cluster` on its own instance and the cluster's tests against it
+	$(BIN)/python -m pytest tests/cluster
+	$(CLUSTER_TEST_ENV) $(BIN)/sandbox up --cluster
+	$(CLUSTER_TEST_ENV) $(BIN)/python -m pytest tests/cluster_mode --ignore tests/cluster_mode/test_teardown.py; \
+	  status=$$?; $(CLUSTER_TEST_ENV) $(BIN)/sandbox down || status=1; \
+	  $(CLUSTER_TEST_ENV) $(BIN)/python -m pytest tests/cluster_mode/test_teardown.py || status=1; exit $$status
+
+.PHONY: cluster-tools cluster-deps sandbox-cluster test-cluster

@@ -66,12 +66,17 @@ def main():
 
 @main.command()
 @only_option("Comma-separated subset, e.g. kafka,postgres (repeatable).")
-@click.option("--runtime", type=click.Choice(["native", "docker"]), default=None,
-              help="native processes (default) or containers; remembered for the next commands.")
+@click.option("--runtime", type=click.Choice(["native", "docker", "cluster"]), default=None,
+              help="native processes (default), containers, or services in a Kubernetes cluster; "
+                   "remembered for the next commands.")
+@click.option("--cluster", is_flag=True,
+              help="Same as --runtime cluster: a one-node Kubernetes built from source runs the services.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (no live progress).")
-def up(only, runtime, as_json):
+def up(only, runtime, cluster, as_json):
     """Start (or heal) the sandbox; healthy components are reused."""
-    sandbox = _sandbox(runtime)
+    if cluster and runtime not in (None, "cluster"):
+        raise SandboxError(f"--cluster and --runtime {runtime} contradict each other", "give one of them")
+    sandbox = _sandbox("cluster" if cluster else runtime)
     if as_json:
         started = time.monotonic()
         results = sandbox.up(only)

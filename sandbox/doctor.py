@@ -51,7 +51,26 @@ def run_checks(sandbox) -> list[Check]:
                 checks.append(Check(label, False, "", f"in use: free it or change {sandbox.settings.port_setting(port_name)}"))
             else:
                 checks.append(Check(label, True, "used by the sandbox" if busy else "free"))
+    checks += _cluster_checks(sandbox.settings)
     usage = shutil.disk_usage(sandbox.state.root.parent)
     free_gib = usage.free / 2**30
     checks.append(Check("disk", free_gib >= 3, f"{free_gib:.1f} GiB free", "free at least 3 GiB for jars and data"))
+    return checks
+
+
+def _cluster_checks(settings) -> list[Check]:
+    """What `up --cluster` needs: the built binaries (named when missing) and Debian's packages;
+    optional unless cluster mode is the chosen runtime."""
+    from sandbox.cluster import tools
+
+    optional = settings.runtime != "cluster"
+    missing = tools.missing(settings.user_cache_dir)
+    checks = [Check("cluster binaries", not missing,
+                    "all built in " + str(settings.user_cache_dir / "cluster") if not missing
+                    else f"not built: {', '.join(missing)}",
+                    "make cluster-tools (about 50 min on 2 cores from an empty Go cache, once per user)", optional)]
+    packages = tools.missing_packages()
+    checks.append(Check("cluster packages", not packages, "containerd, runc, CNI plugins, iptables, conntrack, git, redis"
+                        if not packages else f"missing: {' '.join(packages)}",
+                        "scripts/install-system-deps.sh --cluster", optional))
     return checks

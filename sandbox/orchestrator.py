@@ -31,6 +31,7 @@ __all__ = ["Sandbox", "Status", "UpResult"]
 
 
 def _runtime(settings: Settings, state: StateDir) -> Runtime:
+    """What runs the components that are not tasks (cluster mode: all but the services)."""
     if settings.runtime == "docker":
         from sandbox.runtimes.docker import DockerRuntime  # imports the docker SDK's helpers
 
@@ -48,6 +49,11 @@ class Sandbox:
         self.endpoints = Endpoints(self.settings, self.state)
         self._runtime = _runtime(self.settings, self.state)
         self._tasks = TaskRuntime(self.settings, self.state)
+        self._services: Runtime = self._runtime
+        if self.settings.runtime == "cluster":
+            from sandbox.runtimes.cluster import ClusterRuntime  # the services run in the cluster
+
+            self._services = ClusterRuntime(self.settings, self.state)
 
     def component(self, name: str) -> Component:
         return components.load(name, self.settings.runtime)(self.settings, self.state, self.endpoints)
@@ -56,7 +62,9 @@ class Sandbox:
         return components.select(only, self.settings.runtime)
 
     def runtime(self, comp: Component) -> Runtime:
-        return self._tasks if comp.kind is Kind.TASK else self._runtime
+        if comp.kind is Kind.TASK:
+            return self._tasks
+        return self._services if comp.kind is Kind.SERVICE else self._runtime
 
     # ---------------------------------------------------------------- up
     def up(self, only: str | None = None, progress: Progress = lambda name, phase: None) -> list[UpResult]:
@@ -157,6 +165,8 @@ class Sandbox:
                 stopped = [c.name for c, was_running in zip(chosen, running, strict=True) if was_running]
             if not only:
                 self._runtime.teardown()
+                if self._services is not self._runtime:
+                    self._services.teardown()
                 process.kill_processes(process.owned_processes(self.owner))  # the monitor, orphans
                 self.state.remove(health_cache.MONITOR)
                 if wipe:

@@ -107,12 +107,42 @@ class GcsSettings(Section):
     default_bucket: str = "ticketing-sandbox-dataproc"
 
 
+class ClusterPorts(Section):
+    """Host ports of cluster mode, all on 127.0.0.1 (the cluster's own addresses exist only inside
+    its network namespace; these are forwarded to them)."""
+
+    apiserver: int = 16443
+    argocd: int = 18443
+    kafka_pods: int = 19094  # the broker's listener for pods, advertised as node_address:19094
+
+    @field_validator("*")
+    @classmethod
+    def _valid_port(cls, value: int) -> int:
+        if not 1024 <= value <= 65535:
+            raise ValueError("must be between 1024 and 65535")
+        return value
+
+
+class ClusterSettings(Section):
+    """`sandbox up --cluster`: a one-node Kubernetes built from source (make cluster-tools; its
+    versions are pinned by the wrapper modules in tools/cluster/, where a bump goes with its go.sum).
+    Addresses below exist only inside the cluster's network namespace, so every instance uses the
+    same ones; pods reach the infrastructure at node_address on its default ports."""
+
+    node_address: str = "10.200.0.1"
+    pod_cidr: str = "10.244.0.0/24"
+    service_cidr: str = "10.96.0.0/16"
+    dns_address: str = "10.96.0.10"
+    max_pods: int = Field(60, ge=10, le=250)
+    ports: ClusterPorts = ClusterPorts()
+
+
 class Settings(BaseSettings):
     """Everything configurable about the sandbox. Paths default to folders of this project."""
 
     model_config = SettingsConfigDict(env_prefix="SANDBOX_", env_nested_delimiter="__", extra="forbid")
 
-    runtime: Literal["native", "docker"] = "native"
+    runtime: Literal["native", "docker", "cluster"] = "native"
     region: str = "us-east-1"
     start_timeout: float = Field(90, gt=0)
     state_dir: Path = PROJECT_ROOT / ".sandbox"
@@ -128,6 +158,7 @@ class Settings(BaseSettings):
     terraform: TerraformSettings = TerraformSettings()
     hpa: HpaSettings = HpaSettings()
     docker: DockerSettings = DockerSettings()
+    cluster: ClusterSettings = ClusterSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -153,6 +184,9 @@ class Settings(BaseSettings):
 
     def port_setting(self, port_name: str) -> str:
         """How a user changes a port: the toml key and the env var."""
+        if port_name.startswith("cluster.ports."):
+            key = port_name.rsplit(".", 1)[1]
+            return f"{key} under [cluster.ports] in sandbox.toml or SANDBOX_CLUSTER__PORTS__{key.upper()}"
         if port_name.startswith("replica_"):
             port_name = "replica_base"
         if port_name not in Ports.model_fields:  # a service: its containerPort, or the override

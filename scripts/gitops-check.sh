@@ -6,7 +6,8 @@
 #      objects (compared in canonical form, gitops-validate -normalize; a short diff on failure);
 #   2. schema validation of every rendered object by strict decoding into its official Go type
 #      (tools/gitops-validate: Kubernetes, ArgoCD Application, prometheus-operator ServiceMonitor);
-#   3. kube-score on the workload overlays (exit 1 on any CRITICAL finding).
+#   3. kube-score on the workload overlays (exit 1 on any CRITICAL finding);
+#   4. schema validation of the root Applications in gitops/argocd/bootstrap (applied as files).
 # Rendered YAML goes to .cache/gitops-rendered/ for inspection. Tools: scripts/install-gitops-tools.sh.
 # Exit codes: 0 ok, 1 a check failed, 3 a tool is missing.
 set -euo pipefail
@@ -27,14 +28,16 @@ floor_name="$(basename "$KUSTOMIZE_FLOOR")"
 TARGETS=(
   "workload-sandbox:gitops/overlays/sandbox:score"
   "workload-aws:gitops/overlays/aws:score"
+  "workload-cluster:gitops/overlays/cluster:score"
   "argocd-sandbox:gitops/argocd/overlays/sandbox:"
   "argocd-aws:gitops/argocd/overlays/aws:"
+  "argocd-cluster:gitops/argocd/overlays/cluster:"
   "dashboards:gitops/monitoring:"
 )
 # kube-score tests switched off, and why:
-#  container-image-pull-policy: it wants Always; the sandbox runs locally built images
-#    (no registry), which Always would try to pull. Tags are immutable versions (no :latest), so
-#    IfNotPresent is correct everywhere.
+#  container-image-pull-policy: it wants Always; the sandbox and the cluster run locally built
+#    images (no registry), which Always would try to pull (overlays/cluster sets Never). Tags are
+#    immutable versions (no :latest), so IfNotPresent is correct elsewhere.
 IGNORE=(--ignore-test container-image-pull-policy)
 
 mkdir -p "$OUT"
@@ -72,5 +75,11 @@ for t in "${TARGETS[@]}"; do
     fi
   fi
 done
+# the root Applications are applied as they are (kubectl apply -f), not rendered: validate the files
+if gitops-validate "$ROOT"/gitops/argocd/bootstrap/*.yaml >/dev/null 2>"$OUT/bootstrap.validate.txt"; then
+  echo "ok   schema gitops/argocd/bootstrap ($(ls "$ROOT"/gitops/argocd/bootstrap/*.yaml | wc -l) roots)"
+else
+  echo "FAIL schema gitops/argocd/bootstrap"; sed 's/^/     /' "$OUT/bootstrap.validate.txt"; failed=1
+fi
 [ $failed -eq 0 ] && echo "gitops-check: all passed" || echo "gitops-check: FAILED"
 exit $failed

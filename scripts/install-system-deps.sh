@@ -5,6 +5,9 @@
 # HAProxy (plays the Kubernetes Services in front of the native service replicas), wrk (`make bench`'s
 # HTTP load generator: C, so the load itself takes little of the CPU it measures), autotools and cmake
 # (the Lambda executor compiles aws-lambda-ric's native addon for nodejs functions, once per user).
+# With --cluster also what cluster mode's node runs on (`make sandbox-cluster`): containerd and runc,
+# the CNI plugins, iptables and conntrack (kube-proxy), git (the repository ArgoCD syncs) and Redis
+# (ArgoCD's cache).
 set -euo pipefail
 
 missing=()
@@ -18,6 +21,15 @@ command -v wrk >/dev/null || missing+=(wrk)
 for tool in autoconf automake libtoolize cmake; do
   command -v "$tool" >/dev/null || { missing+=(autoconf automake libtool cmake); break; }
 done
+if [ "${1:-}" = --cluster ]; then
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  command -v iptables >/dev/null || missing+=(iptables)
+  command -v conntrack >/dev/null || missing+=(conntrack)
+  command -v git >/dev/null || missing+=(git)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

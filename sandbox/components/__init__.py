@@ -40,11 +40,36 @@ REGISTRY: dict[str, dict[str, str]] = {
         "analytics": "sandbox.components.docker.analytics:Analytics",
         "init": "sandbox.components.init_hooks:InitHooks",
     },
+    # `up --cluster`: the infrastructure as in "native" (outside the cluster, as MSK and RDS are
+    # outside EKS), a one-node Kubernetes whose parts are components too, and the services as
+    # Deployments in it (no gateway: each is forwarded to its Service)
+    "cluster": {
+        "aws": "sandbox.components.aws:Aws",
+        "kafka": "sandbox.components.kafka:Kafka",
+        "postgres": "sandbox.components.postgres:Postgres",
+        "gcs": "sandbox.components.gcs:Gcs",
+        "flink": "sandbox.components.flink:Flink",
+        "cluster-network": "sandbox.components.cluster.network:ClusterNetwork",
+        "etcd": "sandbox.components.cluster.control_plane:Etcd",
+        "kube-apiserver": "sandbox.components.cluster.control_plane:KubeApiserver",
+        "kube-controller-manager": "sandbox.components.cluster.control_plane:KubeControllerManager",
+        "kube-scheduler": "sandbox.components.cluster.control_plane:KubeScheduler",
+        "containerd": "sandbox.components.cluster.node:Containerd",
+        "kubelet": "sandbox.components.cluster.node:Kubelet",
+        "kube-proxy": "sandbox.components.cluster.node:KubeProxy",
+        "coredns": "sandbox.components.cluster.addons:CoreDns",
+        "metrics-server": "sandbox.components.cluster.addons:MetricsServer",
+        "terraform": "sandbox.components.terraform:Terraform",
+        "gitops": "sandbox.components.cluster.workloads:Gitops",
+        "analytics": "sandbox.components.analytics:Analytics",
+        "init": "sandbox.components.init_hooks:InitHooks",
+    },
 }
 # how each runtime runs a Deployment of the overlay
 SERVICE_CLASS = {
     "native": "sandbox.components.service:Service",
     "docker": "sandbox.components.docker.service:Service",
+    "cluster": "sandbox.components.cluster.workloads:ClusterService",
 }
 
 

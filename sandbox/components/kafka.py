@@ -46,16 +46,17 @@ class Kafka(Component):
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ports = self.settings.ports
+        listeners, advertised = self._listeners()
         (self.conf_dir / "server.properties").write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{ports.kafka_controller}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{ports.kafka},CONTROLLER://127.0.0.1:{ports.kafka_controller}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{ports.kafka}",
+                    f"listeners={','.join(listeners)}",
+                    f"advertised.listeners={','.join(advertised)}",
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PODS:PLAINTEXT",
                     f"log.dirs={self.data_dir}",
                     f"num.partitions={self.settings.kafka.partitions}",
                     "offsets.topic.replication.factor=1",
@@ -86,6 +87,25 @@ class Kafka(Component):
                 last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
                 raise SandboxError(f"kafka storage format failed: {last[0][:300]}",
                                    f"delete {self.data_dir} and run sandbox up again")
+
+    def _listeners(self) -> tuple[list[str], list[str]]:
+        ports = self.settings.ports
+        listeners = [f"PLAINTEXT://127.0.0.1:{ports.kafka}", f"CONTROLLER://127.0.0.1:{ports.kafka_controller}"]
+        advertised = [f"PLAINTEXT://127.0.0.1:{ports.kafka}"]
+        if self.settings.runtime == "cluster":
+            # pods reach the broker at the node address (forwarded to this loopback port), so its
+            # metadata must name that address for them: a listener of their own
+            cluster = self.settings.cluster
+            pods_port = type(cluster.ports).model_fields["kafka_pods"].default
+            listeners.append(f"PODS://127.0.0.1:{cluster.ports.kafka_pods}")
+            advertised.append(f"PODS://{cluster.node_address}:{pods_port}")
+        return listeners, advertised
+
+    def revision(self) -> str | None:
+        """Only the listeners: a broker started for another mode (processes vs cluster) is restarted
+        by `up` with the listeners this one needs; nothing else ever rolls it."""
+        listeners, advertised = self._listeners()
+        return None if len(listeners) == 2 else ",".join(advertised)
 
     def _java(self) -> list[str]:
         jar_dir = resolve_jars("kafka", self.settings.cache_dir)

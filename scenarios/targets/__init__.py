@@ -15,6 +15,7 @@ from scenarios.targets.base import Target, UnsupportedFault
 TARGETS: dict[str, str] = {
     "sandbox": "scenarios.targets.sandbox:SandboxTarget",
     "docker": "scenarios.targets.docker:DockerTarget",  # the sandbox on `--runtime docker`
+    "cluster": "scenarios.targets.cluster:ClusterTarget",  # the services in the sandbox's Kubernetes
     # "aws": "scenarios.targets.aws:AwsTarget",   # not implemented yet: see scenarios/README.md
 }
 

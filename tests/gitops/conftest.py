@@ -9,7 +9,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = ROOT / ".cache" / "bin"
-WORKLOAD_OVERLAYS = ["sandbox", "aws"]
+WORKLOAD_OVERLAYS = ["sandbox", "aws", "cluster"]
 
 
 def tool(name: str) -> str | None:
@@ -27,10 +27,20 @@ def render(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="session", params=WORKLOAD_OVERLAYS)
 def workload(request) -> list[dict]:
-    """Every object of one workload overlay (sandbox, aws)."""
+    """Every object of one workload overlay (sandbox, aws, cluster)."""
     return render(ROOT / "gitops" / "overlays" / request.param)
 
 
 @pytest.fixture(scope="session")
 def sandbox_objects() -> list[dict]:
     return render(ROOT / "gitops" / "overlays" / "sandbox")
+
+
+@pytest.fixture(scope="session")
+def aws_objects() -> list[dict]:
+    return render(ROOT / "gitops" / "overlays" / "aws")
+
+
+@pytest.fixture(scope="session")
+def cluster_objects() -> list[dict]:
+    return render(ROOT / "gitops" / "overlays" / "cluster")

@@ -73,7 +73,7 @@ def copy_with_a_new_service(tmp_path) -> Path:
     _append_after(copy / "gitops" / "base" / "kustomization.yaml", "- user-service\n", f"- {NEW}\n")
     _append_after(copy / "gitops" / "base" / "config" / "services.env", "USER_SERVICE_URL=http://user-service:8003\n",
                   f"HELLO_URL=http://{NEW}:{NEW_PORT}\n")
-    for overlay in ("sandbox", "aws"):
+    for overlay in ("sandbox", "aws", "cluster"):
         _append_after(copy / "gitops" / "overlays" / overlay / "kustomization.yaml",
                       "- name: ticketing/user-service\n  newTag: 0.1.0\n", f"- name: ticketing/{NEW}\n  newTag: 0.1.0\n")
     return copy

@@ -131,12 +131,13 @@ def test_gitops_check_fails_when_the_floor_renders_differently(pinned, floor, tm
     assert "gitops-check: FAILED" in proc.stdout
 
 
-def test_the_aws_overlay_drops_every_analytics_job_object(pinned):
-    """aws deletes the analytics-job workload by its name label (one patch that every kustomize
-    version accepts); the sandbox keeps it."""
+def test_the_aws_and_cluster_overlays_drop_every_analytics_job_object(pinned):
+    """aws and cluster delete the analytics-job workload by its name label (one patch that every
+    kustomize version accepts); the sandbox keeps it."""
     def named(path: str) -> set[str]:
         objs = canonical(build([pinned, "build"], ROOT / path))
         return {o["kind"] for o in objs if o["metadata"]["name"] == "analytics-job"
                 or o["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "analytics-job"}
     assert named("gitops/overlays/sandbox") >= {"Deployment", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy"}
     assert named("gitops/overlays/aws") == set()
+    assert named("gitops/overlays/cluster") == set()

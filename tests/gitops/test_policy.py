@@ -89,6 +89,18 @@ def test_hpa_cpu_2_to_10(workload, name):
     assert "replicas" not in dep["spec"], "HPA targets must not set replicas (ArgoCD would fight the HPA)"
 
 
+def test_hpa_targets_set_no_replicas(workload):
+    """Every Deployment an HPA scales leaves `replicas` to it: a manifest value would reset the
+    HPA's scale on every apply or ArgoCD sync (so no ignoreDifferences is needed either)."""
+    deps = {d["metadata"]["name"]: d for d in of_kind(workload, "Deployment")}
+    hpas = of_kind(workload, "HorizontalPodAutoscaler")
+    assert hpas
+    for hpa in hpas:
+        target = hpa["spec"]["scaleTargetRef"]
+        assert target["kind"] == "Deployment" and target["name"] in deps, target
+        assert "replicas" not in deps[target["name"]]["spec"], target["name"]
+
+
 def test_services_have_named_http_port_matching_a_container(workload):
     deps = {d["metadata"]["name"]: d for d in of_kind(workload, "Deployment")}
     for svc in of_kind(workload, "Service"):

@@ -37,6 +37,8 @@ NOT_RUN = {
     "test-docker": "starts a Docker engine and a docker sandbox (many minutes)",
     "bench": "starts private sandboxes and loads them (many minutes)",
     "cluster-tools": "an installer (go builds of the cluster's binaries: ~50 min from an empty build cache)",
+    "sandbox-cluster": "starts the sandbox in cluster mode (installs its packages and binaries first)",
+    "test-cluster": "starts a cluster-mode sandbox and runs the cluster's suites (many minutes)",
 }
 
 pytestmark = pytest.mark.skipif(
