@@ -149,6 +149,22 @@ build_pause() {
   strip "$out"
 }
 
+# ArgoCD's own install manifests (its CRDs and config maps) and the git wrapper its repo-server
+# runs, from the same module version as the binary: cluster mode applies and runs them
+argocd_files() {
+  local dir=$1 src
+  [ -f "$dir/manifests/.complete" ] && return
+  need_go
+  src=$(cd "$MODULES/argocd" && GOTOOLCHAIN=$ARGOCD_GOTOOLCHAIN go mod download -json github.com/argoproj/argo-cd/v3 |
+        sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  rm -rf "$dir/manifests" && mkdir -p "$dir/manifests/crds" "$dir/manifests/config" "$dir/hack"
+  cp "$src"/manifests/crds/*-crd.yaml "$dir/manifests/crds/"
+  cp "$src"/manifests/base/config/*.yaml "$dir/manifests/config/"
+  rm -f "$dir/manifests/config/kustomization.yaml"
+  install -m 0755 "$src/hack/git-verify-wrapper.sh" "$dir/hack/git-verify-wrapper.sh"
+  touch "$dir/manifests/.complete"
+}
+
 install_one() {
   local name=$1 path dir stamp spec tmp wall cpu
   path=$(path_of "$name")
@@ -156,6 +172,7 @@ install_one() {
   stamp="$dir/.spec"
   spec=$(spec_of "$name")
   if [ -x "$path" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$spec" ]; then
+    [ "$name" != argocd ] || argocd_files "$dir"
     printf 'ok     %-24s %-8s cached  %s\n' "$name" "$(version_of "$name")" "$path"
     return
   fi
@@ -169,6 +186,7 @@ install_one() {
   if [ "$name" = argocd ]; then
     local link
     for link in "${ARGOCD_LINKS[@]}"; do ln -sfn argocd "$dir/$link"; done
+    argocd_files "$dir"
   fi
   echo "$spec" > "$stamp"
   printf 'built  %-24s %-8s %5.0fs wall %5ss cpu  %4s  %s\n' "$name" "$(version_of "$name")" \

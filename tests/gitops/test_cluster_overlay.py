@@ -169,16 +169,18 @@ def _allowed(kind: str, name: str, path: tuple) -> bool:
         return path[:1] == ("data",)  # endpoints (and names: the sandbox's bucket and table)
     if kind == "ServiceAccount":  # IRSA: only aws annotates (the role ARN from terraform outputs)
         return path in {("metadata", "annotations"), ("metadata", "annotations", "eks.amazonaws.com/role-arn")}
-    if kind == "Deployment":  # ECR vs local image, IfNotPresent vs Never
-        return (len(path) == 6 and path[:3] == ("spec", "template", "spec")
-                and path[3] in {"containers", "initContainers"} and path[5] in {"image", "imagePullPolicy"})
+    if kind == "Deployment":  # ECR vs local image, IfNotPresent vs Never; CPU requests sized for one small node
+        return (path[:3] == ("spec", "template", "spec") and len(path) >= 6
+                and path[3] in {"containers", "initContainers"}
+                and (path[5:] in {("image",), ("imagePullPolicy",)} or path[5:] == ("resources", "requests", "cpu")))
     return False
 
 
 def test_cluster_differs_from_aws_only_in_endpoints_images_credentials_and_irsa(aws_objects, cluster_objects):
     """The two render the same objects, the Secrets aside (aws creates ticketing-db from Secrets
     Manager; its terraform-outputs ConfigMap is local-config, never rendered), and the same fields,
-    but for endpoint data, image and pull policy, and aws's IRSA annotations."""
+    but for endpoint data, image and pull policy, aws's IRSA annotations, and the CPU requests
+    (the size of one node of a 2-core machine: see the overlay)."""
     aws, cluster = _by_name(aws_objects), _by_name(cluster_objects)
     assert set(aws) - set(cluster) == set()
     assert set(cluster) - set(aws) == {("Secret", "ticketing-db"), ("Secret", "ticketing-aws")}
@@ -209,19 +211,33 @@ def test_root_syncs_the_cluster_app_of_apps_from_the_served_repository():
 
 
 def test_cluster_children_are_the_sandboxs_from_the_served_repository():
-    """The same Applications as the sandbox's app-of-apps, automated with prune and selfHeal; those
-    from this repository use the root's URL and revision, the workload the cluster overlay."""
+    """The sandbox's app-of-apps but for the platform charts (internet Helm repositories; Grafana,
+    Loki and Promtail are AGPL), automated with prune and selfHeal; all from this repository, with
+    the root's URL and revision, the workload from the cluster overlay."""
     root = yaml.safe_load((ARGOCD / "bootstrap" / "root-cluster.yaml").read_text())["spec"]["source"]
     apps, sandbox = _applications("cluster"), _applications("sandbox")
-    assert set(apps) == set(sandbox)
+    charts = {name for name, app in sandbox.items() if "chart" in app["spec"]["source"]}
+    assert charts == {"kube-prometheus-stack", "loki", "promtail"}
+    assert set(apps) == set(sandbox) - charts
     for name, app in apps.items():
         assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}, name
         source = app["spec"]["source"]
-        if "chart" in source:
-            assert source == sandbox[name]["spec"]["source"], name
-            continue
         assert (source["repoURL"], source["targetRevision"]) == (root["repoURL"], root["targetRevision"]), name
         assert (ROOT / source["path"]).is_dir(), f"{name}: {source['path']}"
         rest = [p for p in differences(sandbox[name], app) if p not in {("spec", "source", "repoURL"), ("spec", "source", "path")}]
         assert not rest, f"{name} differs from the sandbox's in {rest}"
     assert apps["ticketing"]["spec"]["source"]["path"] == "gitops/overlays/cluster"
+
+
+def test_the_services_at_their_minimum_fit_on_one_two_core_node(cluster_objects):
+    """Every Deployment at its HPA minimum (else its replicas) requests at most one core in all,
+    so the scheduler places them on the sandbox's single node, with room for the HPA to scale."""
+    def millis(cpu: str) -> int:
+        return int(cpu[:-1]) if cpu.endswith("m") else int(float(cpu) * 1000)
+
+    minimum = {o["spec"]["scaleTargetRef"]["name"]: o["spec"]["minReplicas"]
+               for o in cluster_objects if o["kind"] == "HorizontalPodAutoscaler"}
+    total = sum(minimum.get(o["metadata"]["name"], o["spec"].get("replicas", 1))
+                * sum(millis(c["resources"]["requests"]["cpu"]) for c in o["spec"]["template"]["spec"]["containers"])
+                for o in cluster_objects if o["kind"] == "Deployment")
+    assert total <= 1000, f"{total}m of CPU requested at the minimum"

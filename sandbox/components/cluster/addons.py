@@ -64,7 +64,7 @@ class CoreDns(_Addon):
         (self.conf_dir / "Corefile").write_text(f"""\
 .:53 {{
     errors
-    health 127.0.0.1:8080
+    health 127.0.0.1:8180
     ready 127.0.0.1:8181
     kubernetes cluster.local in-addr.arpa ip6.arpa {{
         kubeconfig {self.client_kubeconfig()}

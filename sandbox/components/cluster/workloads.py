@@ -2,14 +2,14 @@
 
 `gitops` (a task) builds each service's image from its Dockerfile with the docker runtime's
 builder (its input-hash cache), loads it into the cluster's containerd under the overlay's exact
-reference (no registry, no pull: imagePullPolicy Never), and applies the overlay. Each service is
+reference (no registry, no pull: imagePullPolicy Never), and applies ArgoCD's app-of-apps
+(gitops/argocd/bootstrap/root-cluster.yaml), which syncs the overlay from the served repository. Each service is
 then a component whose runtime is the cluster (sandbox/runtimes/cluster.py): healthy when its
 Deployment is rolled out, reached on 127.0.0.1:<its port>, forwarded to its Service's ClusterIP.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 from functools import cached_property
@@ -20,12 +20,15 @@ import yaml
 from sandbox.cluster import images
 from sandbox.cluster.context import ClusterContext
 from sandbox.components.base import Component, Kind
+from sandbox.components.cluster.argocd import NAMESPACE as ARGOCD_NAMESPACE
+from sandbox.components.cluster.argocd import ROOT_APP
 from sandbox.components.cluster.node import Containerd
 from sandbox.errors import SandboxError
 from sandbox.health import Health
 from sandbox.manifests import GITOPS, Workload, kustomize_binary, service_port, url_names
 
 OVERLAY = GITOPS / "overlays" / "cluster"
+CRDS = Path(__file__).resolve().parents[2] / "cluster" / "crds"  # kinds the overlay uses that no part installs
 NAMESPACE = "ticketing"
 
 
@@ -50,43 +53,60 @@ def overlay_images(objects: list[dict]) -> dict[str, str]:
 
 
 class Gitops(Component):
-    """Images built and loaded, then the overlay applied (ArgoCD takes this over, issue 17 step 5)."""
+    """The services' images built and loaded, then ArgoCD's app-of-apps applied: done when every
+    Application is Synced and Healthy (ArgoCD syncs what is committed, see argocd.py)."""
 
     name = "gitops"
     kind = Kind.TASK
-    needs = ("kubelet", "coredns", "kube-controller-manager", "kube-scheduler", "kube-proxy")
+    needs = ("kubelet", "coredns", "kube-controller-manager", "kube-scheduler", "kube-proxy",
+             "argocd-application-controller", "argocd-server")
 
     @cached_property
     def ctx(self) -> ClusterContext:
         return ClusterContext(self.settings, self.state)
 
     @property
-    def applied_file(self) -> Path:
-        return self.state.records_dir / "gitops-applied.json"
+    def loaded_file(self) -> Path:
+        return self.state.data_dir("gitops") / "imported.json"
 
-    def _wanted(self) -> tuple[list[dict], str]:
-        objects = render_overlay()
-        return objects, hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()[:16]
+    def applications(self) -> list[dict]:
+        return self.ctx.api().get(f"/apis/argoproj.io/v1alpha1/namespaces/{ARGOCD_NAMESPACE}/applications")["items"]
 
     def health(self) -> Health:
+        import requests
+
+        refs = overlay_images(render_overlay())
         try:
-            applied = json.loads(self.applied_file.read_text())
+            loaded = json.loads(self.loaded_file.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
-            return Health(False, "overlay not applied")
-        _, digest = self._wanted()
-        if applied.get("render") != digest:
-            return Health(False, "gitops/overlays/cluster changed since it was applied")
-        loaded = images.image_ids(Containerd(self.settings, self.state, self.endpoints).ctr)
-        gone = [ref for ref in applied.get("images", {}) if ref not in loaded]
-        if gone:
-            return Health(False, f"image {gone[0]} not in the cluster's containerd")
-        return Health(True, f"overlay {digest} applied, {len(applied.get('images', {}))} images loaded")
+            loaded = {}
+        present = images.image_ids(Containerd(self.settings, self.state, self.endpoints).ctr)
+        missing = [ref for ref in refs.values() if ref not in loaded or _normalized(ref) not in present]
+        if missing:
+            return Health(False, f"image {missing[0]} not loaded into the cluster")
+        try:
+            apps = self.applications()
+        except requests.HTTPError as exc:
+            if exc.response is not None and exc.response.status_code == 404:
+                return Health(False, "ArgoCD is not installed")
+            raise
+        if not apps:
+            return Health(False, "the app-of-apps is not applied")
+        table = [(a["metadata"]["name"], a.get("status", {}).get("sync", {}).get("status", "Unknown"),
+                  a.get("status", {}).get("health", {}).get("status", "Unknown")) for a in apps]
+        ok = all(sync == "Synced" and health == "Healthy" for _, sync, health in table)
+        return Health(ok, ", ".join(f"{name} {sync}/{health}" for name, sync, health in sorted(table)))
 
     def after_start(self) -> None:
-        objects, digest = self._wanted()
-        loaded = self.load_images(overlay_images(objects))
-        self.apply(objects)
-        self.applied_file.write_text(json.dumps({"render": digest, "images": loaded}))
+        from sandbox.poll import wait_for
+
+        self.load_images(overlay_images(render_overlay()))
+        self.apply_crds()
+        self._kubectl("apply", "-n", ARGOCD_NAMESPACE, "-f", str(ROOT_APP))
+        health = wait_for(self.health, timeout=max(self.settings.start_timeout, 240))
+        if not health.ok:
+            raise SandboxError(f"ArgoCD did not report every Application Synced/Healthy: {health.detail}",
+                               f"kubectl -n {ARGOCD_NAMESPACE} get applications; sandbox logs argocd-application-controller")
 
     def load_images(self, refs: dict[str, str]) -> dict[str, str]:
         """Build each service's image (cached by its inputs), tag it as the overlay names it, and
@@ -96,15 +116,14 @@ class Gitops(Component):
         docker_images.build_all(list(refs), log=lambda line: None)
         ctr = Containerd(self.settings, self.state, self.endpoints).ctr
         present = images.image_ids(ctr)
-        stamps = self.state.data_dir("gitops") / "imported.json"
         try:
-            imported = json.loads(stamps.read_text())
+            imported = json.loads(self.loaded_file.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             imported = {}
         for svc, ref in refs.items():
             local = docker_images.specs()[svc].tag
             image_id = docker_images.image_id(local)
-            if imported.get(ref) == image_id and ref in present:
+            if imported.get(ref) == image_id and _normalized(ref) in present:
                 continue
             subprocess.run(["docker", "tag", local, ref], check=True, capture_output=True)
             archive = self.state.data_dir("gitops") / f"{svc}.tar"
@@ -113,21 +132,33 @@ class Gitops(Component):
             images.import_archive(ctr, archive)
             archive.unlink()
             imported[ref] = image_id
-            stamps.write_text(json.dumps(imported))
+            self.loaded_file.write_text(json.dumps(imported))
         return {ref: imported[ref] for ref in refs.values()}
 
-    def apply(self, objects: list[dict]) -> None:
-        result = subprocess.run([self.ctx.binary("kubectl"), "--kubeconfig", str(self.ctx.user_kubeconfig),
-                                 "apply", "--server-side", "--force-conflicts", "-f", "-"],
-                                input=yaml.safe_dump_all(objects), capture_output=True, text=True, timeout=120)
+    def _kubectl(self, *args: str, timeout: float = 60) -> str:
+        result = subprocess.run([self.ctx.binary("kubectl"), "--kubeconfig", str(self.ctx.user_kubeconfig), *args],
+                                capture_output=True, text=True, timeout=timeout)
         with open(self.log_file, "a") as log:
-            log.write(result.stdout + result.stderr)
+            log.write(f"$ kubectl {' '.join(args)}\n{result.stdout}{result.stderr}")
         if result.returncode != 0:
-            raise SandboxError(f"applying gitops/overlays/cluster failed: {result.stderr.strip()[-400:]}",
+            raise SandboxError(f"kubectl {' '.join(args[:3])} failed: {result.stderr.strip()[-300:]}",
                                "see `sandbox logs gitops`")
+        return result.stdout
+
+    def apply_crds(self) -> None:
+        self._kubectl("apply", "--server-side", "-f", str(CRDS))
+        self._kubectl("wait", "--for=condition=Established", "--timeout=30s", "-f", str(CRDS))
 
     def env(self) -> dict[str, str]:
         return {}
+
+
+def _normalized(ref: str) -> str:
+    """How containerd names an image given as `ticketing/x:tag` (Docker Hub's normalisation)."""
+    first = ref.split("/", 1)[0]
+    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
+        return ref
+    return f"docker.io/{ref}" if "/" in ref else f"docker.io/library/{ref}"
 
 
 class ClusterService(Component):

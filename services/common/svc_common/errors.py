@@ -10,9 +10,10 @@ have the same shape.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class ApiError(Exception):
 
 
 def register_error_handlers(app: Flask) -> None:
+    from flask import jsonify  # here, not at import: the consumer uses error_body without Flask
+    from werkzeug.exceptions import HTTPException
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return jsonify(error_body(exc.message, exc.field, exc.retryable, **exc.extra)), exc.status
@@ -69,6 +73,8 @@ def database_unavailable(exc: Exception) -> bool:
 
 
 def register_database_error_handler(app: Flask) -> None:
+    from flask import jsonify
+
     """Database down or restarting -> 503 JSON (retryable), not a bare 500. For the Postgres services."""
     # imported here: the services without a database do not install SQLAlchemy
     from sqlalchemy.exc import DBAPIError
@@ -99,6 +105,8 @@ def aws_unavailable(exc: Exception) -> bool:
 
 
 def register_aws_error_handler(app: Flask, what: str) -> None:
+    from flask import jsonify
+
     """AWS endpoint down or failing -> 503 JSON (retryable) naming ``what`` (e.g. "DynamoDB").
     For the services on boto3; other AWS errors stay unexpected (500)."""
     from botocore.exceptions import BotoCoreError, ClientError
