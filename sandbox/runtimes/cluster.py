@@ -18,7 +18,7 @@ from sandbox.components.cluster.network import ClusterNetwork
 from sandbox.components.cluster.node import cgroup_root, remove_cgroup
 from sandbox.components.cluster.workloads import NAMESPACE, ClusterService
 from sandbox.errors import SandboxError
-from sandbox.health import Health
+from sandbox.health import Health, HttpProbe
 from sandbox.poll import wait_for
 from sandbox.runtimes import Progress, Runtime, Status, UpResult, quick
 
@@ -34,6 +34,7 @@ class ClusterRuntime(Runtime):
         assert isinstance(comp, ClusterService)
         started = time.monotonic()
         progress(comp.name, "waiting for rollout")
+        started_rollout = not quick(comp.probe()).ok
         health = wait_for(comp.probe(), timeout=self.settings.start_timeout, not_yet=comp.probe().not_yet)
         if not health.ok:
             raise SandboxError(f"{comp.name}: Deployment not rolled out in {self.settings.start_timeout:.0f}s: "
@@ -41,9 +42,15 @@ class ClusterRuntime(Runtime):
                                f"kubectl -n {NAMESPACE} describe deployment {comp.name}; sandbox logs {comp.name}")
         service = self.ctx.api().get(f"/api/v1/namespaces/{NAMESPACE}/services/{comp.name}")
         port = service["spec"]["ports"][0]["port"]
-        self._network().forward(comp.name, comp.port, f"{service['spec']['clusterIP']}:{port}")
+        changed = self._network().forward(comp.name, comp.port, f"{service['spec']['clusterIP']}:{port}")
+        probe = HttpProbe(f"http://127.0.0.1:{comp.port}{comp.workload.readiness_path}")  # through the forward
+        reached = wait_for(probe, timeout=30, not_yet=probe.not_yet)
+        if not reached.ok:
+            raise SandboxError(f"{comp.name}: rolled out but 127.0.0.1:{comp.port} does not answer: {reached.detail}",
+                               f"sandbox logs cluster-network; sandbox logs {comp.name}")
         progress(comp.name, "healthy")
-        return UpResult(comp.name, "rolled out", time.monotonic() - started, health)
+        action = "rolled out" if changed or started_rollout else "reused"
+        return UpResult(comp.name, action, time.monotonic() - started, health)
 
     def _network(self) -> ClusterNetwork:
         return ClusterNetwork(self.settings, self.state)

@@ -78,6 +78,6 @@ def test_nothing_of_the_sandbox_listens_beyond_loopback(state_dir):
     host_ns = psutil.Process().pid
     exposed = []
     for conn in psutil.net_connections("inet"):  # this process's namespace: the host's
-        if conn.status == psutil.CONN_LISTEN and conn.pid in ours and conn.laddr.ip not in ("127.0.0.1", "::1"):
+        if conn.status == psutil.CONN_LISTEN and conn.pid in ours and conn.laddr.ip not in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
             exposed.append((conn.pid, conn.laddr))
     assert host_ns and not exposed

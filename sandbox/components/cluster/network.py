@@ -42,7 +42,13 @@ class ClusterNetwork(ClusterPart):
         return self.state.records_dir / "cluster-forwards.json"
 
     def prepare(self) -> None:
+        import subprocess
+
         self.ctx.namespaces.ensure()
+        # the node's own processes (the forwarder, ArgoCD) reach ClusterIPs: a route kube-proxy's
+        # DNAT can rewrite (without one the kernel refuses before iptables sees the packet)
+        subprocess.run(self.ctx.inside(["ip", "route", "replace", self.ctx.cluster.service_cidr, "dev", "lo",
+                                        "src", self.ctx.node]), check=True, capture_output=True)
         self.ctx.ensure_pki()
         self._write_config()
 
