@@ -13,12 +13,15 @@ import json
 import os
 import signal
 import sys
+import threading
 
 from sandbox import process
 from sandbox.cluster.context import APISERVER_PORT
 from sandbox.components.base import ProcessSpec
 from sandbox.components.cluster.base import ClusterPart
 from sandbox.health import Health, TcpProbe
+
+_RULES = threading.Lock()  # services roll out (and stop) in parallel: one rules rewrite at a time
 
 
 class ClusterNetwork(ClusterPart):
@@ -69,6 +72,10 @@ class ClusterNetwork(ClusterPart):
 
     def forward(self, service: str, host_port: int | None, target: str | None) -> bool:
         """Forward 127.0.0.1:host_port to target inside (None: stop forwarding); True if it changed."""
+        with _RULES:
+            return self._forward(service, host_port, target)
+
+    def _forward(self, service: str, host_port: int | None, target: str | None) -> bool:
         services = self._services()
         wanted = [host_port, target] if host_port else None
         if services.get(service) == wanted:
