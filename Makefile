@@ -112,11 +112,14 @@ sandbox-cluster: cluster-deps ## Start (or heal) the sandbox with the services i
 CLUSTER_TEST_ENV = SANDBOX_STATE_DIR=$(CURDIR)/.sandbox-cluster $(shell $(BIN)/python -c \
 	'from sandbox.instances import cluster_test_env; print(*(f"{k}={v}" for k, v in cluster_test_env().items()))')
 
-test-cluster: cluster-deps ## Cluster mode: tests/cluster, then `up --cluster` on its own instance and the cluster's tests against it
+test-cluster: cluster-deps ## Cluster mode: tests/cluster, then `up --cluster` on its own instance, tests/cluster_mode and every scenario suite (SCENARIO_TARGET=cluster) against it, `down`, and a check that nothing stayed
 	$(BIN)/python -m pytest tests/cluster
-	$(CLUSTER_TEST_ENV) $(BIN)/sandbox up --cluster
+	$(CLUSTER_TEST_ENV) $(BIN)/sandbox up --cluster || { $(CLUSTER_TEST_ENV) $(BIN)/sandbox down; exit 1; }
 	$(CLUSTER_TEST_ENV) $(BIN)/python -m pytest tests/cluster_mode --ignore tests/cluster_mode/test_teardown.py; \
-	  status=$$?; $(CLUSTER_TEST_ENV) $(BIN)/sandbox down || status=1; \
+	  status=$$?; \
+	  $(CLUSTER_TEST_ENV) SCENARIO_TARGET=cluster SCENARIO_KEEP=1 SCENARIO_REPORT=reports/scenarios-cluster.json \
+	    $(BIN)/python -m pytest -n 2 --dist loadgroup scenarios || status=1; \
+	  $(CLUSTER_TEST_ENV) $(BIN)/sandbox down || status=1; \
 	  $(CLUSTER_TEST_ENV) $(BIN)/python -m pytest tests/cluster_mode/test_teardown.py || status=1; exit $$status
 
 .PHONY: cluster-tools cluster-deps sandbox-cluster test-cluster

@@ -51,10 +51,33 @@ def autoscale(sandbox, autoscaler) -> None:
         hpa.save(sandbox.state, decisions)
 
 
+class _CommitWatch:
+    """Cluster mode: a commit to the served branch is synced by ArgoCD within seconds."""
+
+    def __init__(self, sandbox):
+        from sandbox.cluster.context import ClusterContext
+
+        self.ctx = ClusterContext(sandbox.settings, sandbox.state)
+        self.head: str | None = None
+
+    def check(self) -> None:
+        from sandbox.components.cluster.argocd import refresh_on_commit
+
+        try:
+            seen = refresh_on_commit(self.ctx, self.head)
+        except OSError as exc:  # the apiserver or ArgoCD restarting: the next round tries again
+            print(f"{time.strftime('%H:%M:%S')} argocd refresh: {exc}", flush=True)
+            return
+        if seen != self.head and self.head:
+            print(f"{time.strftime('%H:%M:%S')} new commit {seen[:12] if seen else '?'}: ArgoCD refreshing", flush=True)
+        self.head = seen
+
+
 def run() -> None:
     sandbox = Sandbox()
     autoscaler = hpa.Autoscaler(sandbox.settings.hpa.stabilization_seconds)
     last_autoscale = 0.0
+    commits = _CommitWatch(sandbox) if sandbox.settings.runtime == "cluster" else None
     with ThreadPoolExecutor(max_workers=8) as pool:
         while True:
             names = [n for n in sandbox.names() if sandbox.state.load(n)]
@@ -66,6 +89,8 @@ def run() -> None:
             if time.monotonic() - last_autoscale >= sandbox.settings.hpa.period_seconds:
                 last_autoscale = time.monotonic()
                 autoscale(sandbox, autoscaler)
+            if commits:
+                commits.check()
             results = dict(zip(names, pool.map(lambda n: _check(sandbox, n), names), strict=True))
             health_cache.write(sandbox.state, {k: v for k, v in results.items() if v})
             time.sleep(INTERVAL)

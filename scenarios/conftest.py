@@ -38,7 +38,7 @@ TARGET_NAME = os.environ.get("SCENARIO_TARGET", "sandbox")
 DEFAULT_USES = ("kafka", "postgres", "booking-consumer")
 # faults in the order they run: the Kafka fault blocks every other test, so it goes first; the
 # Flink fault next, so the booking faults and flows overlap it
-FAULT_ORDER = ("kafka", "flink", "postgres", "booking-consumer")
+FAULT_ORDER = ("kafka", "flink", "postgres", "booking-consumer", "kubelet")  # kubelet: cluster mode only
 # the fault every other test waits for before taking its locks (see _isolation): it stops everything
 FIRST_FAULT = "kafka"
 UP_FLAG = "SCENARIO_UP_FLAG"  # set by the controller for its workers: file written when the target is up

@@ -35,6 +35,7 @@ HEAL = {
     "postgres": ["postgres", "event-catalog", "booking-service", "booking-consumer"],
     "booking-consumer": ["booking-consumer"],
     "flink": ["flink", "analytics"],
+    "kubelet": ["kubelet"],
 }
 
 
@@ -118,6 +119,18 @@ def test_booking_consumer_killed_mid_batch(target, endpoints, db, kafka, new_eve
     # every replica of the consumer at once, so no other instance takes the batch over
     _booking_fault("booking-consumer", target, endpoints, db, kafka, new_event, uid, record_property,
                    index=None, outage_s=0.0, after_s=2.0)
+
+
+@pytest.mark.fault("kubelet")
+@pytest.mark.uses("kafka", "postgres", "booking-consumer")
+@pytest.mark.validated("cluster")
+def test_kubelet_killed_while_its_pods_serve(target, endpoints, db, kafka, new_event, uid, record_property):
+    """Cluster mode: kill -9 of the node's kubelet. Its pods keep running and serving (the kubelet
+    supervises them, it does not carry their traffic); `sandbox up` starts it again and the node
+    is Ready; every booking is accounted for and the reads never fail."""
+    if target.name != "cluster":
+        pytest.skip("the kubelet exists only in cluster mode (SCENARIO_TARGET=cluster)")
+    _booking_fault("kubelet", target, endpoints, db, kafka, new_event, uid, record_property)
 
 
 @pytest.mark.fault("flink")

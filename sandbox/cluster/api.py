@@ -24,6 +24,12 @@ class KubeApi:
         response.raise_for_status()
         return response.json() if "json" in response.headers.get("content-type", "") else response.text
 
+    def merge_patch(self, path: str, patch: dict) -> Any:
+        response = self._session.patch(self.server + path, json=patch, timeout=self.timeout,
+                                       headers={"Content-Type": "application/merge-patch+json"})
+        response.raise_for_status()
+        return response.json()
+
     def text(self, path: str) -> tuple[int, str]:
         """Status and body of a plain-text endpoint (/readyz, /livez)."""
         response = self._session.get(self.server + path, timeout=self.timeout)

@@ -34,7 +34,7 @@ GIT_PORT = 9418
 REDIS_PORT = 6379
 REPO_SERVER_PORT = 8091  # not ArgoCD's 8081: pods find Flink's REST API at node_address:8081
 API_PORT = 8080
-RECONCILIATION = "60s"  # the fallback poll; a commit is noticed within seconds (see the monitor's refresh)
+RECONCILIATION = "60s"  # the fallback poll; a commit is noticed within seconds (refresh_on_commit)
 
 
 def repository_url() -> str:
@@ -235,3 +235,24 @@ def _secret_key(part: _ArgoPart) -> str:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def served_head() -> str | None:
+    from sandbox.paths import PROJECT_ROOT
+
+    result = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                            timeout=5)
+    return result.stdout.strip() or None
+
+
+def refresh_on_commit(ctx, last_head: str | None) -> str | None:
+    """What a Git host's webhook does for ArgoCD: on a new commit of the served branch, ask every
+    Application to refresh now (the annotation ArgoCD's own CLI sets), rather than at its next
+    reconciliation. The monitor calls this each round; returns the HEAD it saw."""
+    head = served_head()
+    if head and last_head and head != last_head:
+        api = ctx.api()
+        for app in api.get(f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/applications")["items"]:
+            api.merge_patch(f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/applications/{app['metadata']['name']}",
+                            {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}})
+    return head

@@ -120,19 +120,26 @@ class Gitops(Component):
             imported = json.loads(self.loaded_file.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             imported = {}
+        table = docker_images.specs()
+        stale, changed = {}, []
         for svc, ref in refs.items():
-            local = docker_images.specs()[svc].tag
-            image_id = docker_images.image_id(local)
-            if imported.get(ref) == image_id and _normalized(ref) in present:
-                continue
-            subprocess.run(["docker", "tag", local, ref], check=True, capture_output=True)
-            archive = self.state.data_dir("gitops") / f"{svc}.tar"
+            image_id = docker_images.image_id(table[svc].tag)
+            if imported.get(ref) != image_id or _normalized(ref) not in present:
+                stale[ref] = (table[svc].tag, image_id)
+                if ref in imported and imported[ref] != image_id:
+                    changed.append(svc)
+        if stale:  # one archive: the layers the services share (Python, their base) go over once
+            for ref, (local, _) in stale.items():
+                subprocess.run(["docker", "tag", local, ref], check=True, capture_output=True)
+            archive = self.state.data_dir("gitops") / "images.tar"
             archive.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["docker", "save", "-o", str(archive), ref], check=True, capture_output=True)
+            subprocess.run(["docker", "save", "-o", str(archive), *stale], check=True, capture_output=True)
             images.import_archive(ctr, archive)
             archive.unlink()
-            imported[ref] = image_id
+            imported.update({ref: image_id for ref, (_, image_id) in stale.items()})
             self.loaded_file.write_text(json.dumps(imported))
+        for svc in changed:  # same tag, new build: the pods restart on it, one at a time (a rollout)
+            self._kubectl("rollout", "restart", "-n", NAMESPACE, f"deployment/{svc}")
         return {ref: imported[ref] for ref in refs.values()}
 
     def _kubectl(self, *args: str, timeout: float = 60) -> str:
