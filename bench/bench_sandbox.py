@@ -220,6 +220,25 @@ def bench_docker(results: dict) -> None:
     }
 
 
+def bench_cluster(results: dict) -> None:
+    """Cluster mode (bench/bench_cluster.py: own state dir and ports), when it can run here."""
+    from sandbox.cluster import tools
+    from sandbox.settings import settings
+
+    missing = tools.missing(settings().user_cache_dir)
+    if os.geteuid() != 0 or missing:
+        results["cluster"] = {"skipped": "needs root and `make cluster-tools`" + (f" (missing {', '.join(missing)})"
+                                                                                   if missing else "")}
+        return
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        run = subprocess.run([sys.executable, str(PROJECT / "bench" / "bench_cluster.py"), "--output", out.name],
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            results["cluster"] = {"failed": (run.stderr or run.stdout).strip().splitlines()[-1:]}
+            return
+        results["cluster"] = json.loads(Path(out.name).read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=PROJECT / "reports" / "bench.json")
@@ -227,6 +246,7 @@ def main() -> None:
     parser.add_argument("--flink-bookings", type=int, default=300_000)
     parser.add_argument("--no-docker", action="store_true", help="skip the docker runtime side of the comparison")
     parser.add_argument("--no-scenarios", action="store_true", help="skip the cold scenario-suite run")
+    parser.add_argument("--no-cluster", action="store_true", help="skip cluster mode's figures")
     args = parser.parse_args()
 
     state = Path(tempfile.mkdtemp(prefix="bench-", dir=PROJECT / ".cache"))
@@ -250,6 +270,8 @@ def main() -> None:
         results["scenario_suite_cold_s"] = results["scenarios"]["wall_s"]
     if not args.no_docker:
         bench_docker(results)
+    if not args.no_cluster:
+        bench_cluster(results)
     results["machine"] = {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
     results["targets"] = {k: f"{op} {v}" for k, (op, v) in TARGETS.items()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
