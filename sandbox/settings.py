@@ -20,7 +20,18 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not silently ignored
 
 
-class Ports(Section):
+class PortSection(Section):
+    """Every field a port number a user process may bind."""
+
+    @field_validator("*")
+    @classmethod
+    def _valid_port(cls, value: int) -> int:
+        if not 1024 <= value <= 65535:
+            raise ValueError("must be between 1024 and 65535")
+        return value
+
+
+class Ports(PortSection):
     """The infrastructure's ports. A service listens on its Deployment's `http` containerPort
     (gitops/, the one list of workloads); `ports.<service>` (e.g. `ports.frontend`,
     SANDBOX_PORTS__FRONTEND) moves one, and a key that names no service is refused at `up`."""
@@ -34,13 +45,6 @@ class Ports(Section):
     flink_rest: int = 8081
     flink_rpc: int = 16123
     replica_base: int = 18000  # private ports of service replicas, 20 per service
-
-    @field_validator("*")
-    @classmethod
-    def _valid_port(cls, value: int) -> int:
-        if not 1024 <= value <= 65535:
-            raise ValueError("must be between 1024 and 65535")
-        return value
 
     @model_validator(mode="after")
     def _valid_service_ports(self) -> Ports:
@@ -107,20 +111,13 @@ class GcsSettings(Section):
     default_bucket: str = "ticketing-sandbox-dataproc"
 
 
-class ClusterPorts(Section):
+class ClusterPorts(PortSection):
     """Host ports of cluster mode, all on 127.0.0.1 (the cluster's own addresses exist only inside
     its network namespace; these are forwarded to them)."""
 
     apiserver: int = 16443
     argocd: int = 18443
     kafka_pods: int = 19094  # the broker's listener for pods, advertised as node_address:19094
-
-    @field_validator("*")
-    @classmethod
-    def _valid_port(cls, value: int) -> int:
-        if not 1024 <= value <= 65535:
-            raise ValueError("must be between 1024 and 65535")
-        return value
 
 
 class ClusterSettings(Section):

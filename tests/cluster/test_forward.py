@@ -89,25 +89,6 @@ def ns(tmp_path_factory):
 
 
 @pytest.fixture
-def processes():
-    started: list[subprocess.Popen] = []
-
-    def start(argv: list[str], **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, **kwargs)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
-
-
-@pytest.fixture
 def server(ns, processes, tmp_path):
     """server(mode, *args, inside=True) -> its port, listening on the node address inside the
     namespace (or 127.0.0.1 on the host)."""

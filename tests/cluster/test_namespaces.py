@@ -65,23 +65,6 @@ def make_ns(tmp_path):
 
 
 @pytest.fixture
-def processes():
-    """Popen objects killed and reaped at the end, whatever happened."""
-    started: list[subprocess.Popen] = []
-
-    def start(argv: list[str], **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, **kwargs)
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture
 def host_values():
     """The host's values of the masked sysctls; restored (and the test failed) if one changed."""
     before = host_sysctls()
