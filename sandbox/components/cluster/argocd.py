@@ -61,7 +61,9 @@ class _ArgoPart(ClusterPart):
                                 str(self.argocd_dir), os.environ.get("PATH", "/usr/bin:/bin")])
         return {"ARGOCD_FAKE_IN_CLUSTER": "true", "KUBECONFIG": self.kubeconfig(), "PATH": path,
                 "ARGOCD_TLS_DATA_PATH": str(data / "tls"), "ARGOCD_SSH_DATA_PATH": str(data / "ssh"),
-                "ARGOCD_GNUPGHOME": str(data / "gpg"), "ARGOCD_GPG_ENABLED": "false", "HOME": str(data)}
+                "ARGOCD_GNUPGHOME": str(data / "gpg"), "ARGOCD_GPG_ENABLED": "false", "HOME": str(data),
+                # its git credentials socket, /tmp/reposerver-ask-pass.sock by default: one per instance
+                "ARGOCD_ASK_PASS_SOCK": str(self.ctx.namespaces.run_dir / "argocd-ask-pass.sock")}
 
     def argo(self, name: str, *args: str) -> list[str]:
         return self.ctx.inside([str(self.argocd_dir / name), *args, "--loglevel", "warn",
