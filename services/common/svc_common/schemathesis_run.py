@@ -53,6 +53,18 @@ def missing_env(*names: str) -> list[str]:
     return missing
 
 
+def assert_no_5xx(url_env: str, *needed_env: str, events: bool = True) -> None:
+    """Each service's schemathesis test: the run against the service at $url_env, skipped (saying
+    why) where the sandbox's endpoints are not set."""
+    import pytest
+
+    missing = missing_env(url_env, *needed_env)
+    if missing:
+        pytest.skip(f"needs the running sandbox: {', '.join(missing)} not set (run inside `sandbox env`)")
+    outcome = run(os.environ[url_env], events=events)
+    assert outcome.ok, outcome.summary()
+
+
 def _event(catalog: str, name: str, capacity: int) -> int:
     r = requests.post(f"{catalog}/events", timeout=10, json={
         "name": name, "date": "2030-01-01", "venue": "schemathesis", "capacity": capacity})
