@@ -76,16 +76,17 @@ def _digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def render(cache_dir: Path) -> list[dict]:
-    """All objects of the sandbox overlay; kustomize runs only when gitops/ changed."""
-    cached = cache_dir / f"sandbox-overlay-{_digest()}.yaml"
+def render(cache_dir: Path, overlay: Path = OVERLAY) -> list[dict]:
+    """All objects of an overlay (default: sandbox's); kustomize runs only when gitops/ changed."""
+    name = overlay.name
+    cached = cache_dir / f"{name}-overlay-{_digest()}.yaml"
     if not cached.exists():
-        result = subprocess.run([kustomize_binary(), "build", str(OVERLAY)], capture_output=True, text=True)
+        result = subprocess.run([kustomize_binary(), "build", str(overlay)], capture_output=True, text=True)
         if result.returncode != 0:
-            raise SandboxError(f"kustomize build gitops/overlays/sandbox failed: {result.stderr.strip()[-300:]}",
+            raise SandboxError(f"kustomize build gitops/overlays/{name} failed: {result.stderr.strip()[-300:]}",
                                "make gitops-check")
         cache_dir.mkdir(parents=True, exist_ok=True)
-        for old in cache_dir.glob("sandbox-overlay-*.yaml"):
+        for old in cache_dir.glob(f"{name}-overlay-*.yaml"):
             old.unlink()
         cached.write_text(result.stdout)
     return _parse(cached.read_text())

@@ -15,8 +15,6 @@ import subprocess
 from functools import cached_property
 from pathlib import Path
 
-import yaml
-
 from sandbox.cluster import images
 from sandbox.cluster.context import ClusterContext
 from sandbox.components.base import Component, Kind
@@ -25,18 +23,11 @@ from sandbox.components.cluster.argocd import ROOT_APP
 from sandbox.components.cluster.node import Containerd
 from sandbox.errors import SandboxError
 from sandbox.health import Health
-from sandbox.manifests import GITOPS, Workload, kustomize_binary, service_port, url_names
+from sandbox.manifests import GITOPS, Workload, render, service_port, url_names
 
 OVERLAY = GITOPS / "overlays" / "cluster"
 CRDS = Path(__file__).resolve().parents[2] / "cluster" / "crds"  # kinds the overlay uses that no part installs
 NAMESPACE = "ticketing"
-
-
-def render_overlay() -> list[dict]:
-    result = subprocess.run([kustomize_binary(), "build", str(OVERLAY)], capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        raise SandboxError(f"kustomize build {OVERLAY} failed: {result.stderr.strip()[-300:]}", "make gitops-check")
-    return [doc for doc in yaml.load_all(result.stdout, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if doc]
 
 
 def overlay_images(objects: list[dict]) -> dict[str, str]:
@@ -75,7 +66,7 @@ class Gitops(Component):
     def health(self) -> Health:
         import requests
 
-        refs = overlay_images(render_overlay())
+        refs = overlay_images(render(self.settings.cache_dir / "gitops", OVERLAY))
         try:
             loaded = json.loads(self.loaded_file.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
@@ -100,7 +91,7 @@ class Gitops(Component):
     def after_start(self) -> None:
         from sandbox.poll import wait_for
 
-        self.load_images(overlay_images(render_overlay()))
+        self.load_images(overlay_images(render(self.settings.cache_dir / "gitops", OVERLAY)))
         self.apply_crds()
         self._kubectl("apply", "-n", ARGOCD_NAMESPACE, "-f", str(ROOT_APP))
         health = wait_for(self.health, timeout=max(self.settings.start_timeout, 240))
