@@ -39,6 +39,7 @@ TARGETS = {
     "flink_submit_to_running_s": ("<=", 15.0), "flink_bookings_per_s": (">=", 20000.0),
     "booking_to_window_result_s": ("<=", None),  # window + 3 s, filled in below
     "scenario_suite_cold_s": ("<=", 120.0),  # issue 6: the whole suite with -n 2, sandbox start included
+    "observability_rss_mib": ("<=", 400.0), "observability_idle_cpu_pct": ("<=", 5.0),  # issue 18
 }
 
 
@@ -93,6 +94,26 @@ def bench_full_stack(env: dict, results: dict) -> None:
     rows = status_rows(env)
     results["rss_total_gib"] = round(sum(r["rss_bytes"] for r in rows) / 2**30, 3)
     results["rss_mib_by_component"] = {r["component"]: round(r["rss_bytes"] / 2**20) for r in rows if r["rss_bytes"]}
+
+
+def bench_observability(env: dict, results: dict, idle_s: float = 30) -> None:
+    """RSS and idle CPU of the metrics, dashboards and logs components (and their exporters),
+    with the whole sandbox up and nothing asked of it."""
+    from sandbox.components import OBSERVABILITY
+
+    rows = [r for r in status_rows(env) if r["component"] in OBSERVABILITY]
+    if not rows:
+        results["observability"] = {"skipped": "not running ([observability] enabled = false)"}
+        return
+    results["observability_rss_mib"] = round(sum(r["rss_bytes"] for r in rows) / 2**20)
+    before, started = cpu_seconds(env), time.monotonic()
+    time.sleep(idle_s)
+    after, elapsed = cpu_seconds(env), time.monotonic() - started
+    by_component = {name: round(sum(after[name].get(pid, 0) - cpu for pid, cpu in before[name].items())
+                                / elapsed * 100, 2) for name in OBSERVABILITY if name in before and name in after}
+    results["observability_idle_cpu_pct"] = round(sum(by_component.values()), 2)
+    results["observability"] = {"rss_mib_by_component": {r["component"]: round(r["rss_bytes"] / 2**20) for r in rows},
+                                "idle_cpu_pct_by_component": by_component, "idle_window_s": idle_s}
 
 
 def bench_booking(sandbox_env: dict, env: dict, results: dict, seconds: float, connections: int = 64) -> None:
@@ -256,6 +277,7 @@ def main() -> None:
     try:
         bench_harness(env, results)
         bench_full_stack(env, results)
+        bench_observability(env, results)
         sandbox_env = json.loads(sandbox("env", "--format", "json", env=env).stdout)
         bench_booking(sandbox_env, env, results, args.load_seconds)
         bench_flink(sandbox_env, env, results, args.flink_bookings)

@@ -52,10 +52,24 @@ def run_checks(sandbox) -> list[Check]:
             else:
                 checks.append(Check(label, True, "used by the sandbox" if busy else "free"))
     checks += _cluster_checks(sandbox.settings)
+    checks.append(_observability_check(sandbox.settings))
     usage = shutil.disk_usage(sandbox.state.root.parent)
     free_gib = usage.free / 2**30
     checks.append(Check("disk", free_gib >= 3, f"{free_gib:.1f} GiB free", "free at least 3 GiB for jars and data"))
     return checks
+
+
+def _observability_check(settings) -> Check:
+    """The metrics, dashboards and logs binaries; `up` builds what is missing, so only a warning."""
+    from sandbox.observability.tools import OBSERVABILITY_TOOLS
+
+    if not settings.observability.enabled:
+        return Check("observability binaries", True, "not used ([observability] enabled = false)")
+    missing = OBSERVABILITY_TOOLS.missing(settings.user_cache_dir)
+    return Check("observability binaries", not missing,
+                 "all built in " + str(settings.user_cache_dir / "observability") if not missing
+                 else f"not built: {', '.join(missing)} (`sandbox up` builds them)",
+                 OBSERVABILITY_TOOLS.fix, optional=True)
 
 
 def _cluster_checks(settings) -> list[Check]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sandbox.components import overlay_workloads
-from sandbox.settings import ClusterPorts, Ports
+from sandbox.settings import ClusterPorts, ObservabilityPorts, Ports
 
 
 def shifted_env(shift: int, replica_base: int) -> dict[str, str]:
@@ -12,6 +12,8 @@ def shifted_env(shift: int, replica_base: int) -> dict[str, str]:
     env = {f"SANDBOX_PORTS__{name.upper()}": str(field.default + shift) for name, field in Ports.model_fields.items()}
     env.update({f"SANDBOX_CLUSTER__PORTS__{name.upper()}": str(field.default + shift)
                 for name, field in ClusterPorts.model_fields.items()})
+    env.update({f"SANDBOX_OBSERVABILITY__PORTS__{name.upper()}": str(field.default + shift)
+                for name, field in ObservabilityPorts.model_fields.items()})
     env.update({f"SANDBOX_PORTS__{w.name.upper().replace('-', '_')}": str(w.port + shift) for w in overlay_workloads()})
     return {**env, "SANDBOX_PORTS__REPLICA_BASE": str(replica_base)}
 

@@ -78,6 +78,10 @@ def run() -> None:
     autoscaler = hpa.Autoscaler(sandbox.settings.hpa.stabilization_seconds)
     last_autoscale = 0.0
     commits = _CommitWatch(sandbox) if sandbox.settings.runtime == "cluster" else None
+    if sandbox.settings.observability.enabled:
+        from sandbox.observability import hpa_metrics
+
+        hpa_metrics.serve(sandbox)
     with ThreadPoolExecutor(max_workers=8) as pool:
         while True:
             names = [n for n in sandbox.names() if sandbox.state.load(n)]

@@ -19,6 +19,7 @@ from sandbox import components, health_cache, process
 from sandbox.components.base import Component, Kind
 from sandbox.endpoints import Endpoints
 from sandbox.errors import SandboxError
+from sandbox.observability import scrape
 from sandbox.runtimes import Progress, Runtime, Status, UpResult
 from sandbox.runtimes.task import TaskRuntime
 from sandbox.settings import Settings
@@ -77,6 +78,7 @@ class Sandbox:
             results, errors = self._start_all(chosen, progress)
             if results:
                 self._ensure_monitor()
+                scrape.refresh(self.settings, self.state)  # the replicas `up` started
             if errors:
                 raise SandboxError("; ".join(errors))
         return results
@@ -142,6 +144,7 @@ class Sandbox:
             with self.state.lock():
                 comp.set_replicas(replicas)
                 self.runtime(comp).up(comp, lambda n, phase: None)
+                scrape.refresh(self.settings, self.state)
         except SandboxError:
             return False
         return True

@@ -134,6 +134,31 @@ class ClusterSettings(Section):
     ports: ClusterPorts = ClusterPorts()
 
 
+class ObservabilityPorts(PortSection):
+    """Loopback ports of the metrics, dashboards and logs components and of what they scrape."""
+
+    prometheus: int = 9090
+    dashboards: int = 8088  # Perses
+    logs: int = 9428  # VictoriaLogs
+    log_shipper: int = 8889  # the OpenTelemetry Collector's own metrics
+    postgres_exporter: int = 9187
+    kafka_jmx: int = 9404  # the JMX exporter agent inside the broker's JVM
+    pushgateway: int = 9091  # where Flink's JVMs push their metrics
+    gateway: int = 8405  # HAProxy's built-in Prometheus exporter
+    hpa: int = 9099  # the monitor's HPA decisions and replica counts (kube-state-metrics names)
+
+
+class ObservabilitySettings(Section):
+    """Prometheus, Perses (dashboards) and VictoriaLogs (logs, shipped by an OpenTelemetry
+    Collector), built by make observability-tools; `enabled = false` leaves them all out (as
+    `--only` can) for a lighter start."""
+
+    enabled: bool = True
+    scrape_interval_seconds: int = Field(10, ge=1, le=300)
+    retention: str = "7d"
+    ports: ObservabilityPorts = ObservabilityPorts()
+
+
 class Settings(BaseSettings):
     """Everything configurable about the sandbox. Paths default to folders of this project."""
 
@@ -156,6 +181,7 @@ class Settings(BaseSettings):
     hpa: HpaSettings = HpaSettings()
     docker: DockerSettings = DockerSettings()
     cluster: ClusterSettings = ClusterSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     @classmethod
     def settings_customise_sources(
@@ -181,9 +207,11 @@ class Settings(BaseSettings):
 
     def port_setting(self, port_name: str) -> str:
         """How a user changes a port: the toml key and the env var."""
-        if port_name.startswith("cluster.ports."):
-            key = port_name.rsplit(".", 1)[1]
-            return f"{key} under [cluster.ports] in sandbox.toml or SANDBOX_CLUSTER__PORTS__{key.upper()}"
+        for section in ("cluster", "observability"):
+            if port_name.startswith(f"{section}.ports."):
+                key = port_name.rsplit(".", 1)[1]
+                return (f"{key} under [{section}.ports] in sandbox.toml or "
+                        f"SANDBOX_{section.upper()}__PORTS__{key.upper()}")
         if port_name.startswith("replica_"):
             port_name = "replica_base"
         if port_name not in Ports.model_fields:  # a service: its containerPort, or the override

@@ -40,6 +40,9 @@ python -m pytest -q flink/tests
 echo "== scenario suites (flows, faults) against the running sandbox"
 python -m pytest -n 2 --dist loadgroup scenarios
 
+echo "== observability (after the scenarios' traffic): targets up, each layer's metrics, logs by request id, dashboards"
+python -m pytest -q tests/observability
+
 echo "== terraform checks"
 if sandbox status --json | python -c 'import json,sys; rows={r["component"]: r for r in json.load(sys.stdin)}; sys.exit(rows["terraform"]["state"] == "skipped")'; then
   terraform/check.sh

@@ -70,6 +70,18 @@ REGISTRY: dict[str, dict[str, str]] = {
         "init": "sandbox.components.init_hooks:InitHooks",
     },
 }
+# metrics, dashboards and logs: loopback processes beside the infrastructure in the processes and
+# cluster modes (not with the docker runtime: its containers are not scraped yet); left out when
+# [observability] enabled = false
+OBSERVABILITY = {
+    "prometheus": "sandbox.components.observability.prometheus:Prometheus",
+    "pushgateway": "sandbox.components.observability.exporters:Pushgateway",
+    "postgres-exporter": "sandbox.components.observability.exporters:PostgresExporter",
+    "victoria-logs": "sandbox.components.observability.logs:VictoriaLogs",
+    "log-shipper": "sandbox.components.observability.logs:LogShipper",
+    "perses": "sandbox.components.observability.dashboards:Perses",
+}
+OBSERVED_RUNTIMES = ("native", "cluster")
 # how each runtime runs a Deployment of the overlay
 SERVICE_CLASS = {
     "native": "sandbox.components.service:Service",
@@ -89,10 +101,14 @@ def overlay_workloads():
 @lru_cache(maxsize=4)
 def _registry(runtime: str) -> dict[str, object]:
     """Built once per process: rendering the overlay hashes every file under gitops/."""
+    from sandbox.settings import settings
+
     try:
         entries: dict[str, object] = dict(REGISTRY[runtime])
     except KeyError:
         raise SandboxError(f"unknown runtime {runtime!r}", f"choose from {', '.join(REGISTRY)}") from None
+    if runtime in OBSERVED_RUNTIMES and settings().observability.enabled:
+        entries.update(OBSERVABILITY)
     for slot, workload in enumerate(overlay_workloads()):
         entries[workload.name] = (workload, slot)
     return entries

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from sandbox.components.base import Component, ProcessSpec
+from sandbox.components.base import Component, MetricsTarget, ProcessSpec
 from sandbox.health import ClientProbe, Health
 from sandbox.poll import NOT_YET
 
@@ -38,6 +38,11 @@ class Aws(Component):
 
         # connection errors; a 5xx while moto boots
         return ClientProbe(self.health, not_yet=(*NOT_YET, BotoCoreError, ClientError))
+
+    def metrics_targets(self) -> list[MetricsTarget]:
+        from sandbox.aws_server import METRICS_PATH
+
+        return [MetricsTarget(f"127.0.0.1:{self.port}", METRICS_PATH)]
 
     def health(self) -> Health:
         import boto3

@@ -45,6 +45,16 @@ class ProcessSpec:
     user: str | None = None
 
 
+@dataclass
+class MetricsTarget:
+    """One Prometheus endpoint a component exposes on loopback (sandbox/observability/scrape.py)."""
+
+    address: str  # host:port
+    path: str = "/metrics"
+    labels: dict[str, str] = field(default_factory=dict)
+    honor_labels: bool = False  # a Pushgateway: keep the job/instance labels of what was pushed
+
+
 class Component(ABC):
     """Start, health, endpoint env, logs, stop: the same for every runtime."""
 
@@ -142,6 +152,10 @@ class Component(ABC):
 
     def log_files(self) -> list[Path]:
         return [self.log_file]
+
+    def metrics_targets(self) -> list[MetricsTarget]:
+        """The Prometheus endpoints of the running component (none by default)."""
+        return []
 
 
 def require_binary(name: str, fix: str) -> str:

@@ -70,11 +70,27 @@ class Flink(Component):
             "env.java.opts.jobmanager": "-XX:TieredStopAtLevel=1 -Xshare:auto",
             "env.java.opts.taskmanager": "-XX:TieredStopAtLevel=1 -Xshare:auto",
             "env.java.opts.client": "-XX:TieredStopAtLevel=1 -Xshare:auto",  # `flink run`: a short-lived JVM
+            **self._metrics_reporter(),
             "heartbeat.timeout": 20000,
             "resourcemanager.taskmanager-timeout": 10000,
         }
         (self.data_dir / "tmp").mkdir(exist_ok=True)
         (conf / "config.yaml").write_text("".join(f"{k}: {v}\n" for k, v in settings.items()))
+
+    def _metrics_reporter(self) -> dict[str, object]:
+        """Flink's own Prometheus metrics, pushed to the Pushgateway: its scrape reporter has no
+        bind-address setting and would listen on every interface."""
+        if not self.settings.observability.enabled:
+            return {}
+        prefix = "metrics.reporter.promgateway"
+        return {
+            f"{prefix}.factory.class": "org.apache.flink.metrics.prometheus.PrometheusPushGatewayReporterFactory",
+            f"{prefix}.hostUrl": f"http://127.0.0.1:{self.settings.observability.ports.pushgateway}",
+            f"{prefix}.jobName": "flink",
+            f"{prefix}.randomJobNameSuffix": "true",
+            f"{prefix}.deleteOnShutdown": "true",
+            f"{prefix}.interval": f"{self.settings.observability.scrape_interval_seconds} SECONDS",
+        }
 
     def _env(self) -> dict[str, str]:
         return {

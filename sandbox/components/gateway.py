@@ -24,7 +24,7 @@ import socket
 import time
 from pathlib import Path
 
-from sandbox.components.base import Component, Kind, ProcessSpec
+from sandbox.components.base import Component, Kind, MetricsTarget, ProcessSpec
 from sandbox.errors import SandboxError
 from sandbox.health import Health
 
@@ -82,6 +82,13 @@ class Gateway(Component):
         return {s.port_name: s.port for s in self.services()}
 
     @property
+    def metrics_port(self) -> int | None:
+        return self.settings.observability.ports.gateway if self.settings.observability.enabled else None
+
+    def metrics_targets(self) -> list[MetricsTarget]:
+        return [MetricsTarget(f"127.0.0.1:{self.metrics_port}")] if self.metrics_port else []
+
+    @property
     def port(self) -> int:
         return min(self.ports.values(), default=0)
 
@@ -134,6 +141,9 @@ class Gateway(Component):
             lines += [f"    server replica-{i} 127.0.0.1:{service.replica_port(i)} check"
                       for i in range(workload.max_replicas)]
             lines.append("")
+        if self.metrics_port:  # HAProxy's own Prometheus exporter (compiled in: haproxy -vv shows PROMEX)
+            lines += ["frontend metrics", f"    bind 127.0.0.1:{self.metrics_port}",
+                      "    http-request use-service prometheus-exporter if { path /metrics }", ""]
         return "\n".join(lines)
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 
-from sandbox.components.base import Component, ProcessSpec, require_binary
+from sandbox.components.base import Component, MetricsTarget, ProcessSpec, require_binary
 from sandbox.errors import SandboxError
 from sandbox.health import ClientProbe, Health
 from sandbox.maven import resolve_jars
@@ -23,6 +23,21 @@ log4j.logger.kafka.log=WARN
 log4j.logger.state.change.logger=WARN
 """
 
+# the JMX exporter agent's selection: throughput, requests, replication, the controller and the
+# JVM's memory and GC; every MBean of a broker would cost a second of CPU per scrape
+JMX_EXPORTER = """\
+lowercaseOutputName: true
+lowercaseOutputLabelNames: true
+includeObjectNames:
+- "kafka.server:type=BrokerTopicMetrics,*"
+- "kafka.server:type=ReplicaManager,*"
+- "kafka.controller:type=KafkaController,*"
+- "kafka.network:type=RequestMetrics,name=RequestsPerSec,*"
+- "kafka.server:type=KafkaRequestHandlerPool,*"
+- "java.lang:type=Memory"
+- "java.lang:type=GarbageCollector,*"
+"""
+
 
 class Kafka(Component):
     name = "kafka"
@@ -35,6 +50,8 @@ class Kafka(Component):
 
     def install(self) -> None:
         resolve_jars("kafka", self.settings.cache_dir)
+        if self.settings.observability.enabled:
+            resolve_jars("jmx-exporter", self.settings.cache_dir, transitive=False)
 
     @property
     def bootstrap(self) -> str:
@@ -75,6 +92,7 @@ class Kafka(Component):
             )
         )
         (self.conf_dir / "log4j.properties").write_text(LOG4J)
+        (self.conf_dir / "jmx-exporter.yaml").write_text(JMX_EXPORTER)
         if not (self.data_dir / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             # `--cluster-id=`: an id starting with "-" (1 in 64) would be read as an option after `-t`
@@ -115,12 +133,25 @@ class Kafka(Component):
             "-cp", f"{jar_dir}/*",
         ]
 
+    def _agent(self) -> list[str]:
+        """Prometheus's JMX exporter inside the broker's JVM, on loopback (no second JVM)."""
+        if not self.settings.observability.enabled:
+            return []
+        jar = next((self.settings.cache_dir / "jars" / "jmx-exporter").glob("jmx_prometheus_javaagent-*.jar"))
+        port = self.settings.observability.ports.kafka_jmx
+        return [f"-javaagent:{jar}=127.0.0.1:{port}:{self.conf_dir / 'jmx-exporter.yaml'}"]
+
     def processes(self) -> list[ProcessSpec]:
         heap = self.settings.kafka.heap
         java = self._java()
-        command = [java[0], f"-Xms{heap}", f"-Xmx{heap}", *java[1:], "kafka.Kafka",
+        command = [java[0], f"-Xms{heap}", f"-Xmx{heap}", *self._agent(), *java[1:], "kafka.Kafka",
                    str(self.conf_dir / "server.properties")]
         return [ProcessSpec("broker", command)]
+
+    def metrics_targets(self) -> list[MetricsTarget]:
+        if not self.settings.observability.enabled:
+            return []
+        return [MetricsTarget(f"127.0.0.1:{self.settings.observability.ports.kafka_jmx}")]
 
     def probe(self) -> ClientProbe:
         from confluent_kafka import KafkaException

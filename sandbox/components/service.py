@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.components.base import Component, Kind, ProcessSpec
+from sandbox.components.base import Component, Kind, MetricsTarget, ProcessSpec
 from sandbox.components.gateway import Gateway
 from sandbox.errors import SandboxError
 from sandbox.health import Health, HttpProbe
@@ -96,6 +96,13 @@ class Service(Component):
     def _env(self, port: int) -> dict[str, str]:
         return {**self._pod_env(), "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(port))}
 
+    def pod_name(self, index: int) -> str:
+        return f"{self.name}-{index}"
+
+    def metrics_targets(self) -> list[MetricsTarget]:
+        return [MetricsTarget(f"127.0.0.1:{self.replica_port(i)}", labels={"deployment": self.name, "pod": self.pod_name(i)})
+                for i in range(self.replicas())]
+
     def metrics_dir(self, port: int) -> Path:
         """prometheus-client's multiprocess files, so /metrics adds up a replica's workers."""
         return self.data_dir / f"prometheus-{port}"
@@ -122,7 +129,9 @@ class Service(Component):
 
     def processes(self) -> list[ProcessSpec]:
         command = _venv(self.workload.command)
-        return [ProcessSpec(f"replica-{i}", command, env=self._env(self.replica_port(i)), cwd=self.folder)
+        # HOSTNAME: the pod's name, as Kubernetes sets it (the JSON logs carry it as `pod`)
+        return [ProcessSpec(f"replica-{i}", command, env={**self._env(self.replica_port(i)), "HOSTNAME": self.pod_name(i)},
+                            cwd=self.folder)
                 for i in range(self.replicas())]
 
     def _gateway(self) -> Gateway:

@@ -1,0 +1,12 @@
+"""The observability binaries (Prometheus, VictoriaLogs, Perses, the log shipper, the exporters),
+built from the registries by their install scripts into the per-user cache, keyed by version."""
+
+from __future__ import annotations
+
+from sandbox.built_tools import BuiltTools
+from sandbox.paths import PROJECT_ROOT
+
+OBSERVABILITY_TOOLS = BuiltTools(
+    (PROJECT_ROOT / "scripts" / "install-observability-tools.sh",),
+    "make observability-tools (about 15 min on 2 cores, once)",
+)
