@@ -154,7 +154,7 @@ class ObservabilitySettings(Section):
     `--only` can) for a lighter start."""
 
     enabled: bool = True
-    scrape_interval_seconds: int = Field(10, ge=1, le=300)
+    scrape_interval_seconds: int = Field(15, ge=1, le=300)
     retention: str = "7d"
     ports: ObservabilityPorts = ObservabilityPorts()
 

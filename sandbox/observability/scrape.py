@@ -9,7 +9,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from sandbox.components.base import Component, Kind
+from sandbox.components.base import Component
+
+NAMESPACE = "ticketing"  # the workload's namespace (gitops/base/kustomization.yaml)
 
 # one file per scrape job: targets whose pushed labels are kept (a Pushgateway) need their own
 TARGET_FILES = {"sandbox": "targets.json", "pushed": "targets-pushed.json"}
@@ -19,12 +21,13 @@ def target_groups(components: Iterable[Component], hpa_port: int) -> dict[str, l
     groups: dict[str, list[dict]] = {job: [] for job in TARGET_FILES}
     for comp in components:
         for target in comp.metrics_targets():
-            labels = {"job": comp.name, "component": comp.name, "__metrics_path__": target.path, **target.labels}
-            if comp.kind is Kind.SERVICE:
-                labels.setdefault("namespace", "ticketing")
+            # namespace: the dashboards filter every query on it, here as in the cluster
+            labels = {"job": comp.name, "component": comp.name, "namespace": NAMESPACE,
+                      "__metrics_path__": target.path, **target.labels}
             groups["pushed" if target.honor_labels else "sandbox"].append({"targets": [target.address], "labels": labels})
     # the monitor's HPA decisions and replica counts (sandbox/observability/hpa_metrics.py)
-    groups["sandbox"].append({"targets": [f"127.0.0.1:{hpa_port}"], "labels": {"job": "hpa", "component": "monitor"}})
+    groups["sandbox"].append({"targets": [f"127.0.0.1:{hpa_port}"],
+                              "labels": {"job": "hpa", "component": "monitor", "namespace": NAMESPACE}})
     return groups
 
 

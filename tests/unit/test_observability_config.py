@@ -44,7 +44,8 @@ def _groups(settings, state):
 def test_every_replica_of_every_service_is_a_target_with_its_pod_name(instance):
     settings, state = instance
     sandbox_targets = _groups(settings, state)["sandbox"]
-    replicas = [g for g in sandbox_targets if g["labels"].get("namespace") == "ticketing"]
+    assert all(g["labels"]["namespace"] == "ticketing" for g in sandbox_targets)
+    replicas = [g for g in sandbox_targets if "deployment" in g["labels"]]
     by_deployment: dict[str, list[str]] = {}
     for group in replicas:
         by_deployment.setdefault(group["labels"]["deployment"], []).append(group["labels"]["pod"])

@@ -30,7 +30,7 @@ class VictoriaLogs(ObservabilityPart):
                                 timeout=3)
         if not response.ok:
             return Health(False, f"LogsQL {response.status_code}")
-        hits = sum(sum(h["hits"]) for h in response.json().get("hits", []))
+        hits = sum(h.get("total", 0) for h in response.json().get("hits", []))
         return Health(True, f"{hits} lines in the last 5 min")
 
     def env(self) -> dict[str, str]:
@@ -47,7 +47,7 @@ class LogShipper(ObservabilityPart):
         logs_url = f"http://127.0.0.1:{self.settings.observability.ports.logs}"
         return {
             "extensions": {"file_storage": {"directory": str(self.data_dir)}},
-            "receivers": {"filelog": {
+            "receivers": {"file_log": {
                 "include": [str(logs_dir / "*.log")],
                 "exclude": [str(self.log_file)],  # its own lines would feed themselves
                 "start_at": "beginning",
@@ -57,7 +57,7 @@ class LogShipper(ObservabilityPart):
                 "operators": OPERATORS,
             }},
             "processors": {"batch": {"timeout": "1s"}},
-            "exporters": {"otlphttp/victorialogs": {
+            "exporters": {"otlp_http/victorialogs": {
                 "logs_endpoint": f"{logs_url}/insert/opentelemetry/v1/logs",
                 "headers": {"VL-Stream-Fields": "component,pod"},
                 "retry_on_failure": {"enabled": True, "max_elapsed_time": "0s"},  # never drop: wait for the store
@@ -66,8 +66,8 @@ class LogShipper(ObservabilityPart):
                 "extensions": ["file_storage"],
                 "telemetry": {"logs": {"encoding": "json"}, "metrics": {"level": "basic", "readers": [
                     {"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": self.port}}}}]}},
-                "pipelines": {"logs": {"receivers": ["filelog"], "processors": ["batch"],
-                                       "exporters": ["otlphttp/victorialogs"]}},
+                "pipelines": {"logs": {"receivers": ["file_log"], "processors": ["batch"],
+                                       "exporters": ["otlp_http/victorialogs"]}},
             },
         }
 
@@ -88,5 +88,13 @@ class LogShipper(ObservabilityPart):
 
 
 # filelog operators: the component from the file's name; a JSON line (the services') parsed into
-# attributes with its message as the body; a plain line (the infrastructure's) kept as it is
-OPERATORS: list[dict] = []
+# fields, its `ts` as the time and its message as the body; a plain line (the infrastructure's)
+# kept as it is, timed when the shipper read it
+OPERATORS: list[dict] = [
+    {"type": "regex_parser", "parse_from": 'attributes["log.file.name"]', "regex": r"^(?P<component>.+)\.log$"},
+    {"type": "json_parser", "if": r'body matches "^\\{"', "parse_from": "body", "parse_to": "attributes",
+     "on_error": "send_quiet",
+     "timestamp": {"parse_from": "attributes.ts", "layout_type": "gotime", "layout": "2006-01-02T15:04:05.000-07:00"}},
+    {"type": "move", "if": "attributes.message != nil", "from": "attributes.message", "to": "body"},
+    {"type": "remove", "if": 'attributes["log.file.name"] != nil', "field": 'attributes["log.file.name"]'},
+]
