@@ -99,6 +99,9 @@ clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 cluster-tools: ## Build the binaries of a one-node Kubernetes cluster (Kubernetes 1.36, etcd, CoreDNS, metrics-server, ArgoCD, pause) into ~/.cache/cloud-sandbox/cluster
 	scripts/install-cluster-tools.sh
 
+observability-tools: ## Build Prometheus (with its UI), promtool, VictoriaLogs, vlagent, postgres_exporter, the Pushgateway and the log shipper (an OpenTelemetry Collector) into ~/.cache/cloud-sandbox/observability
+	scripts/install-observability-tools.sh
+
 cluster-deps: venv
 	@scripts/install-system-deps.sh --cluster
 	@scripts/install-gitops-tools.sh kustomize tofu >/dev/null
@@ -122,4 +125,4 @@ test-cluster: cluster-deps ## Cluster mode: tests/cluster, then `up --cluster` o
 	  $(CLUSTER_TEST_ENV) $(BIN)/sandbox down || status=1; \
 	  $(CLUSTER_TEST_ENV) $(BIN)/python -m pytest tests/cluster_mode/test_teardown.py || status=1; exit $$status
 
-.PHONY: cluster-tools cluster-deps sandbox-cluster test-cluster
+.PHONY: cluster-tools observability-tools cluster-deps sandbox-cluster test-cluster

@@ -34,30 +34,45 @@ BASE_ENV_KEYS = ("SANDBOX_OWNER", "SANDBOX_COMPONENT", "HOME", "AWS_ACCESS_KEY_I
 ASYNC_MAX_AGE = 6 * 3600.0  # AWS keeps an async event up to 6 hours
 
 
+def _stamp(at: float) -> str:
+    """Local time to the millisecond: a log store ingests these lines a second or so later, so the
+    line's own time is what `sandbox trace` orders an invocation's hops by."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) + f".{int(at % 1 * 1000):03d}"
+
+
 class InvocationLog:
-    """The Lambda log file: one record per invocation, plus the executor's warnings."""
+    """The Lambda log file: one record per invocation, plus the executor's warnings.
+
+    A record is written once the invocation returned, in one write (records of concurrent
+    invocations never interleave); its START line carries the time the invoke began, the others
+    the time it ended. EVENT and RESULT name the RequestId too, so each line of a record can be
+    tied to its invocation on its own (in a log store, lines are searched one by one)."""
 
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
 
-    def write(self, lines: list[str]) -> None:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    def write(self, lines: list[str], started: float | None = None) -> None:
+        now = time.time()
+        stamps = [_stamp(now)] * len(lines)
+        if started is not None and lines:
+            stamps[0] = _stamp(started)
         with self._lock, open(self.path, "a") as handle:
-            handle.write("".join(f"{stamp} {line}\n" for line in lines))
+            handle.write("".join(f"{stamp} {line}\n" for stamp, line in zip(stamps, lines, strict=True)))
 
     def warn(self, message: str) -> None:
         self.write([f"WARNING {message}"])
 
-    def record(self, name: str, body: bytes, result: Result, how: str) -> None:
-        lines = [f"START {name} RequestId: {result.request_id} ({how}, environment {result.environment or '-'})",
-                 f"EVENT {body.decode(errors='replace')[:2000]}"]
+    def record(self, name: str, body: bytes, result: Result, how: str, started: float | None = None) -> None:
+        rid = result.request_id
+        lines = [f"START {name} RequestId: {rid} ({how}, environment {result.environment or '-'})",
+                 f"EVENT RequestId: {rid} {body.decode(errors='replace')[:2000]}"]
         lines += [f"  {line}" for line in result.logs.splitlines()]
-        lines.append(f"RESULT {result.payload.decode(errors='replace')[:2000]}")
+        lines.append(f"RESULT RequestId: {rid} {result.payload.decode(errors='replace')[:2000]}")
         init = f" Init: {result.init_ms:.0f} ms" if result.init_ms is not None else ""
-        lines.append(f"END RequestId: {result.request_id} Duration: {result.duration_ms:.0f} ms{init} "
+        lines.append(f"END RequestId: {rid} Duration: {result.duration_ms:.0f} ms{init} "
                      f"Status: {result.status}")
-        self.write(lines)
+        self.write(lines, started)
 
 
 def _spec(fn) -> FunctionSpec:
@@ -118,8 +133,10 @@ def install(executor: Executor, log: InvocationLog) -> None:
                                            "Reason": reason, "Type": "User"})
 
     def run(fn, body: bytes, how: str, wait: float = 0.0) -> Result:
+        started = time.time()
         result = executor.invoke(_spec(fn), body, wait_for_capacity=wait)
-        log.record(fn.function_name, body, result, how)
+        log.record(fn.function_name, body, result, how, started)
+        METRICS.invoked(fn.function_name, result)
         try:
             fn.logs_backend.ensure_log_group(fn.logs_group_name)
             fn.save_logs(result.logs + "\n" + result.payload.decode(errors="replace"))
@@ -223,7 +240,10 @@ class LocalStackSurface:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if path == METRICS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            return METRICS.serve(start_response)
         if not path.startswith("/_localstack/") or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            METRICS.request(environ.get("HTTP_AUTHORIZATION", ""))
             return self.app(environ, start_response)
         if path == "/_localstack/health":
             body, status = self.health(), "200 OK"
@@ -264,6 +284,44 @@ class LocalStackSurface:
             ran = None
         return {"completed": {"BOOT": True, "START": True, "READY": ran is not None, "SHUTDOWN": False},
                 "scripts": (ran or {}).get("scripts", [])}
+
+
+METRICS_PATH = "/_sandbox/metrics"  # "_" is never in a bucket name: no S3 path-style request is shadowed
+
+
+class EmulatorMetrics:
+    """The emulator's Prometheus metrics: API calls per AWS service, and each Lambda invocation
+    (count by outcome, duration) as CloudWatch's Invocations, Errors and Duration count them."""
+
+    def __init__(self):
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = CollectorRegistry()
+        self.requests = Counter("aws_requests_total", "API calls by AWS service (from the SigV4 scope)",
+                                ["aws_service"], registry=self.registry)
+        self.invocations = Counter("lambda_invocations_total", "Lambda invocations by outcome (ok, error, timeout)",
+                                   ["function_name", "outcome"], registry=self.registry)
+        self.duration = Histogram("lambda_duration_seconds", "Lambda invocation duration", ["function_name"],
+                                  buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=self.registry)
+
+    def request(self, authorization: str) -> None:
+        # "AWS4-HMAC-SHA256 Credential=KEY/20260101/us-east-1/s3/aws4_request, ..."
+        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in authorization else []
+        self.requests.labels(scope[3] if len(scope) > 3 else "unsigned").inc()
+
+    def invoked(self, function_name: str, result: Result) -> None:
+        self.invocations.labels(function_name, result.status).inc()
+        self.duration.labels(function_name).observe(result.duration_ms / 1000)
+
+    def serve(self, start_response):
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        data = generate_latest(self.registry)
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+METRICS = EmulatorMetrics()
 
 
 def base_env(endpoint: str) -> dict[str, str]:

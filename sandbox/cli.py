@@ -11,6 +11,7 @@ import time
 import click
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from sandbox.errors import SandboxError
@@ -219,6 +220,66 @@ def logs(component, follow, lines):
         subprocess.run(command, check=False)
     except KeyboardInterrupt:
         pass
+
+
+@main.command()
+@click.argument("ident", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the trace as JSON (for tools).")
+@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=3.0, show_default=True,
+              help="Seconds to wait for late log lines while the path looks incomplete.")
+def trace(ident, as_json, wait_s):
+    """The path of one booking id, request id or S3 key across the components, as a timeline.
+
+    Exit code 0 when the path is complete, 1 when it stopped (the last log lines of the component
+    that should have acted are shown), 2 when the logs store is not running or the id is unknown."""
+    from sandbox.observability.logsql import FIX, LogsStore, LogsStoreUnavailable
+    from sandbox.observability.records import Records
+    from sandbox.observability.trace import Tracer, UnknownId, clock
+
+    def fail(message: str, fix: str) -> None:
+        err_console.print(f"[bold red]error:[/] {message} (fix: {fix})", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+    env = _sandbox().env()
+    if "LOGS_URL" not in env:
+        fail("this sandbox has no logs store", "set [observability] enabled = true in sandbox.toml, then `sandbox up`")
+    window = env.get("ANALYTICS_WINDOW_SECONDS")
+    tracer = Tracer(LogsStore(env["LOGS_URL"]), Records(env), int(window) if window else None, wait_s)
+    try:
+        result = tracer.trace(ident)
+    except LogsStoreUnavailable as exc:
+        fail(str(exc), FIX)
+    except (UnknownId, ValueError) as exc:
+        fail(str(exc), "give a booking id, request id or S3 key of this sandbox; log lines reach the store "
+                       "a second or two after they are written")
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        sys.exit(0 if result.complete else 1)
+    table = Table(title=f"trace {result.id} ({result.kind.replace('_', ' ')})", title_justify="left")
+    table.add_column("component", no_wrap=True)
+    table.add_column("time", no_wrap=True)
+    table.add_column("+ms", justify="right", no_wrap=True)
+    table.add_column("what happened")
+    table.add_column("status", no_wrap=True)
+    for hop in result.hops:
+        offset = result.offset_ms(hop)
+        who = hop.component + (f" [dim]{hop.pod}[/]" if hop.pod and hop.pod != hop.component else "")
+        table.add_row(who, clock(hop.time), "-" if offset is None else f"{offset:.0f}", escape(hop.what),
+                      f"[{'green' if hop.ok else 'red'}]{escape(hop.status)}[/]")
+    console.print(table)
+    stopped = result.stopped_at
+    if stopped is None:
+        span = result.offset_ms(result.hops[-1]) if result.hops else None
+        console.print(f"[green]complete[/]: {len(result.hops)} hops" + (f" in {span:.0f} ms" if span else ""))
+        return
+    said = "failed" if stopped.reason == "failed" else "expected"
+    console.print(f"[bold red]stopped at {stopped.component}[/]: {said} {escape(stopped.expected)}", soft_wrap=True)
+    for more in result.missing[1:]:
+        console.print(f"  [dim]also missing ({more.component}): {escape(more.expected)}[/]", soft_wrap=True)
+    console.print(f"last lines of {stopped.component} in the logs store:")
+    for line in result.last_lines or ["(none)"]:
+        console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+    sys.exit(1)
 
 
 @main.group()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from sandbox import health_cache, hpa, process
+from sandbox import health_cache, hpa, observability, process
 from sandbox.components.base import Kind
 from sandbox.orchestrator import Sandbox
 from sandbox.runtimes import quick
@@ -78,7 +78,7 @@ def run() -> None:
     autoscaler = hpa.Autoscaler(sandbox.settings.hpa.stabilization_seconds)
     last_autoscale = 0.0
     commits = _CommitWatch(sandbox) if sandbox.settings.runtime == "cluster" else None
-    if sandbox.settings.observability.enabled:
+    if observability.active(sandbox.settings):
         from sandbox.observability import hpa_metrics
 
         hpa_metrics.serve(sandbox)

@@ -4,9 +4,11 @@ a gate that fails on licences this project may not use.
 One collector per ecosystem, each with that ecosystem's own well-kept tool:
 - python: pip-licenses over `.venv` (every service image and stand-in installs a subset of it);
 - go: lichen over every binary `scripts/install-gitops-tools.sh` builds (it reads the modules
-  compiled into the binary and classifies their licence files), and over the cluster binaries
-  `scripts/install-cluster-tools.sh` built into the per-user cache, as far as it has built them;
-- npm: license-checker-rseidelsohn on each package.json of the project (none today);
+  compiled into the binary and classifies their licence files), and over the cluster and
+  observability binaries `scripts/install-cluster-tools.sh` and `scripts/install-observability-tools.sh`
+  built into the per-user cache, as far as they have built them;
+- npm: license-checker-rseidelsohn on each package.json of the project (none today), and the npm
+  packages bundled into the built Prometheus's web UI (the list its build writes for them);
 - maven: license-maven-plugin (org.codehaus.mojo) `add-third-party` on each pom under sandbox/maven;
 - debian: the packages the scripts and Dockerfiles install: their archive area (Debian's `main`
   holds only DFSG-free software) and the License fields of their machine-readable copyright file;
@@ -41,6 +43,7 @@ PIP_LICENSES = Path(sys.executable).with_name("pip-licenses")
 GO_TOOLS_BIN = ROOT / ".cache" / "bin"
 GO_BINARIES = ("kustomize", "kustomize-v5.4.2", "kube-score", "gitops-validate", "lichen", "tofu")
 CLUSTER_TOOLS = ROOT / "scripts" / "install-cluster-tools.sh"  # `--paths`: where its binaries are
+OBSERVABILITY_TOOLS = ROOT / "scripts" / "install-observability-tools.sh"  # the same for Prometheus & co
 OWN_GO_MODULES = ("github.com/ticketing/cloud-sandbox/", "local/")  # tools/*: this repository's modules
 NPM_CHECKER = "license-checker-rseidelsohn@5.0.1"
 MAVEN_PLUGIN = "org.codehaus.mojo:license-maven-plugin:2.5.0"
@@ -137,7 +140,7 @@ def go_packages(lichen: Path = GO_TOOLS_BIN / "lichen") -> list[Package]:
     missing = [b.name for b in binaries if not b.exists()]
     if missing or not lichen.exists():
         raise SystemExit(f"licenses: {', '.join(missing or ['lichen'])} not built (fix: make tools)")
-    binaries += cluster_binaries()
+    binaries += built_binaries(CLUSTER_TOOLS) + built_binaries(OBSERVABILITY_TOOLS)
     env = _toolchain_env(binaries)  # `go mod download` refuses a module newer than the local Go (argo-cd: 1.27)
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "lichen.json"
@@ -153,12 +156,16 @@ def go_packages(lichen: Path = GO_TOOLS_BIN / "lichen") -> list[Package]:
     return packages + _go_main_modules(data["Binaries"], env)
 
 
-def cluster_binaries(script: Path = CLUSTER_TOOLS) -> list[Path]:
-    """The Go binaries `make cluster-tools` built into the per-user cache (none before it has run).
-    pause is C, not Go: its source is part of k8s.io/kubernetes, which the kube-* binaries list."""
+def built_binaries(script: Path = CLUSTER_TOOLS) -> list[Path]:
+    """The Go binaries an install script (`make cluster-tools`, `make observability-tools`) built into
+    the per-user cache, as its `--paths` names them (none before it has run). pause is C, not Go: its
+    source is part of k8s.io/kubernetes, which the kube-* binaries list."""
+    return [path for name, path in _script_paths(script) if name != "pause" and path.is_file()]
+
+
+def _script_paths(script: Path) -> list[tuple[str, Path]]:
     lines = run(["bash", str(script), "--paths"]).stdout.splitlines() if script.exists() else []
-    return [Path(path) for name, _, path in (line.partition(" ") for line in lines)
-            if name != "pause" and Path(path).is_file()]
+    return [(name, Path(path)) for name, _, path in (line.partition(" ") for line in lines)]
 
 
 def _toolchain_env(binaries: list[Path]) -> dict[str, str] | None:
@@ -193,8 +200,8 @@ def _go_main_modules(binaries: list[dict], env: dict[str, str] | None = None) ->
 
 
 def _main_version(binary: str) -> str:
-    """The main module's version; for a tool built from its module's source (OpenTofu), where Go
-    records "(devel)", the version install-gitops-tools.sh wrote in the tool's stamp."""
+    """The main module's version; for a tool built from its module's source (OpenTofu, Prometheus),
+    where Go records "(devel)", the version its install script wrote in the tool's stamp."""
     version = ""
     for line in run(["go", "version", "-m", binary]).stdout.splitlines():
         fields = line.split()
@@ -232,6 +239,26 @@ def npm_packages(root: Path = ROOT) -> list[Package]:
             packages.append(Package("npm", name, version, "; ".join(licenses) if isinstance(licenses, list) else licenses,
                                     str(manifest.relative_to(root))))
     return packages
+
+
+UI_LICENSE_ENTRY = re.compile(r"^Name: (?P<name>.+)\nVersion: (?P<version>.*)\nLicense: (?P<license>.*)$", re.M)
+
+
+def bundled_ui_packages(script: Path = OBSERVABILITY_TOOLS) -> list[Package]:
+    """The npm packages compiled into the built Prometheus's web UI: its vite build lists each one
+    (rollup-plugin-license: Name, Version, License, text) in third-party-licenses.txt, which the
+    install script keeps beside the binary (none before it has built it)."""
+    packages = []
+    for name, path in _script_paths(script):
+        listing = path.with_name("ui-third-party-licenses.txt")
+        if path.is_file() and listing.is_file():
+            packages += [Package("npm", m["name"], m["version"], "" if m["license"] == "null" else m["license"],
+                                 f"{name} (web UI)") for m in UI_LICENSE_ENTRY.finditer(listing.read_text())]
+    return packages
+
+
+def all_npm_packages() -> list[Package]:
+    return npm_packages() + bundled_ui_packages()
 
 
 # ------------------------------------------------------------------ maven
@@ -360,7 +387,7 @@ def lambda_runtime_packages(cache: Path | None = None) -> list[Package]:
     return packages
 
 
-COLLECTORS = {"python": python_packages, "go": go_packages, "npm": npm_packages, "maven": maven_packages,
+COLLECTORS = {"python": python_packages, "go": go_packages, "npm": all_npm_packages, "maven": maven_packages,
               "debian": debian_packages, "machine": machine_packages, "lambda": lambda_runtime_packages}
 
 

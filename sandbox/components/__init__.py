@@ -13,6 +13,7 @@ from functools import lru_cache, partial
 from importlib import import_module
 
 from sandbox.errors import SandboxError
+from sandbox.observability import OBSERVED_RUNTIMES
 
 REGISTRY: dict[str, dict[str, str]] = {
     "native": {
@@ -70,18 +71,15 @@ REGISTRY: dict[str, dict[str, str]] = {
         "init": "sandbox.components.init_hooks:InitHooks",
     },
 }
-# metrics, dashboards and logs: loopback processes beside the infrastructure in the processes and
-# cluster modes (not with the docker runtime: its containers are not scraped yet); left out when
-# [observability] enabled = false
+# metrics and logs: loopback processes beside the infrastructure in the processes mode (not yet
+# with the docker runtime or in cluster mode); left out when [observability] enabled = false
 OBSERVABILITY = {
     "prometheus": "sandbox.components.observability.prometheus:Prometheus",
     "pushgateway": "sandbox.components.observability.exporters:Pushgateway",
     "postgres-exporter": "sandbox.components.observability.exporters:PostgresExporter",
     "victoria-logs": "sandbox.components.observability.logs:VictoriaLogs",
     "log-shipper": "sandbox.components.observability.logs:LogShipper",
-    "perses": "sandbox.components.observability.dashboards:Perses",
 }
-OBSERVED_RUNTIMES = ("native", "cluster")
 # how each runtime runs a Deployment of the overlay
 SERVICE_CLASS = {
     "native": "sandbox.components.service:Service",
@@ -107,7 +105,7 @@ def _registry(runtime: str) -> dict[str, object]:
         entries: dict[str, object] = dict(REGISTRY[runtime])
     except KeyError:
         raise SandboxError(f"unknown runtime {runtime!r}", f"choose from {', '.join(REGISTRY)}") from None
-    if runtime in OBSERVED_RUNTIMES and settings().observability.enabled:
+    if runtime in OBSERVED_RUNTIMES and settings().observability.enabled:  # not active(): any runtime's view
         entries.update(OBSERVABILITY)
     for slot, workload in enumerate(overlay_workloads()):
         entries[workload.name] = (workload, slot)

@@ -10,6 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from sandbox import observability
 from sandbox.components.base import Component, ProcessSpec, require_binary
 from sandbox.health import Health
 from sandbox.maven import resolve_jars
@@ -80,7 +81,7 @@ class Flink(Component):
     def _metrics_reporter(self) -> dict[str, object]:
         """Flink's own Prometheus metrics, pushed to the Pushgateway: its scrape reporter has no
         bind-address setting and would listen on every interface."""
-        if not self.settings.observability.enabled:
+        if not observability.active(self.settings):
             return {}
         prefix = "metrics.reporter.promgateway"
         return {

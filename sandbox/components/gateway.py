@@ -24,6 +24,7 @@ import socket
 import time
 from pathlib import Path
 
+from sandbox import observability
 from sandbox.components.base import Component, Kind, MetricsTarget, ProcessSpec
 from sandbox.errors import SandboxError
 from sandbox.health import Health
@@ -83,7 +84,7 @@ class Gateway(Component):
 
     @property
     def metrics_port(self) -> int | None:
-        return self.settings.observability.ports.gateway if self.settings.observability.enabled else None
+        return self.settings.observability.ports.gateway if observability.active(self.settings) else None
 
     def metrics_targets(self) -> list[MetricsTarget]:
         return [MetricsTarget(f"127.0.0.1:{self.metrics_port}")] if self.metrics_port else []

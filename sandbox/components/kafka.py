@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 
+from sandbox import observability
 from sandbox.components.base import Component, MetricsTarget, ProcessSpec, require_binary
 from sandbox.errors import SandboxError
 from sandbox.health import ClientProbe, Health
@@ -50,7 +51,7 @@ class Kafka(Component):
 
     def install(self) -> None:
         resolve_jars("kafka", self.settings.cache_dir)
-        if self.settings.observability.enabled:
+        if observability.active(self.settings):
             resolve_jars("jmx-exporter", self.settings.cache_dir, transitive=False)
 
     @property
@@ -135,7 +136,7 @@ class Kafka(Component):
 
     def _agent(self) -> list[str]:
         """Prometheus's JMX exporter inside the broker's JVM, on loopback (no second JVM)."""
-        if not self.settings.observability.enabled:
+        if not observability.active(self.settings):
             return []
         jar = next((self.settings.cache_dir / "jars" / "jmx-exporter").glob("jmx_prometheus_javaagent-*.jar"))
         port = self.settings.observability.ports.kafka_jmx
@@ -149,7 +150,7 @@ class Kafka(Component):
         return [ProcessSpec("broker", command)]
 
     def metrics_targets(self) -> list[MetricsTarget]:
-        if not self.settings.observability.enabled:
+        if not observability.active(self.settings):
             return []
         return [MetricsTarget(f"127.0.0.1:{self.settings.observability.ports.kafka_jmx}")]
 

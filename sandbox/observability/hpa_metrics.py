@@ -1,7 +1,6 @@
 """The HPA's decisions and every service's replica count, served by the monitor under
-kube-state-metrics' names, so one dashboard reads the sandbox and a real cluster alike: in the
-processes mode from the HPA emulation's records, in cluster mode from the real HPA and Deployment
-objects (read from the apiserver at scrape time, as kube-state-metrics does)."""
+kube-state-metrics' names, so one dashboard reads the sandbox and a real cluster alike (here from
+the HPA emulation's records)."""
 
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ class HpaCollector:
         target = GaugeMetricFamily("kube_horizontalpodautoscaler_status_target_metric",
                                    "The CPU utilisation the HPA measured, percent of the request",
                                    labels=["namespace", "horizontalpodautoscaler", "metric_name", "metric_target_type"])
-        deployments, autoscalers = self._cluster() if self.sandbox.settings.runtime == "cluster" else self._emulated()
+        deployments, autoscalers = self._emulated()
         for name, count in deployments.items():
             replicas.add_metric([NAMESPACE, name], count)
         for name, (want, now, cpu) in autoscalers.items():
@@ -47,24 +46,6 @@ class HpaCollector:
                 deployments[name] = len(record.processes) if record else 0
         autoscalers = {name: (d["desired"], d["current"], d["utilization"])
                        for name, d in hpa.load(self.sandbox.state).items()}
-        return deployments, autoscalers
-
-    def _cluster(self) -> tuple[dict[str, int], dict[str, tuple]]:
-        from sandbox.cluster.context import ClusterContext
-
-        api = ClusterContext(self.sandbox.settings, self.sandbox.state).api()
-        try:
-            items = api.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments")["items"]
-            hpas = api.get(f"/apis/autoscaling/v2/namespaces/{NAMESPACE}/horizontalpodautoscalers")["items"]
-        except OSError:  # the apiserver restarting: this scrape has no series
-            return {}, {}
-        deployments = {d["metadata"]["name"]: d.get("status", {}).get("replicas", 0) for d in items}
-        autoscalers = {}
-        for h in hpas:
-            status = h.get("status", {})
-            cpu = next((m["resource"]["current"].get("averageUtilization") for m in status.get("currentMetrics") or []
-                        if m.get("type") == "Resource" and m["resource"]["name"] == "cpu"), None)
-            autoscalers[h["metadata"]["name"]] = (status.get("desiredReplicas", 0), status.get("currentReplicas", 0), cpu)
         return deployments, autoscalers
 
 

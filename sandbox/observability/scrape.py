@@ -52,8 +52,6 @@ def registered_components(settings, state) -> list[Component]:
 
 def refresh(settings, state) -> None:
     """Rewrite the targets of a running Prometheus (after `up` or a scaling)."""
-    from sandbox.components.observability.prometheus import Prometheus
-
-    conf_dir = Prometheus(settings, state).conf_dir
+    conf_dir = state.conf_dir("prometheus")  # the Prometheus component's
     if conf_dir.exists():
         write_targets(conf_dir, registered_components(settings, state), settings.observability.ports.hpa)

@@ -1,4 +1,4 @@
-"""The observability binaries (Prometheus, VictoriaLogs, Perses, the log shipper, the exporters),
+"""The observability binaries (Prometheus, VictoriaLogs, the log shipper, the exporters),
 built from the registries by their install scripts into the per-user cache, keyed by version."""
 
 from __future__ import annotations

@@ -37,6 +37,11 @@ class Target:
         """FRONTEND_URL, EVENT_SERVICE_URL, KAFKA_BROKERS, DATABASE_URL, ... (the `sandbox env` names)."""
         raise NotImplementedError
 
+    def trace(self, ident: str, wait_s: float = 3.0) -> dict:
+        """`sandbox trace ID --json` of the platform: the path of one booking id, request id or S3
+        key, plus ``exit`` (0 complete, 1 stopped, 2 no logs store or unknown id, with ``error``)."""
+        raise UnsupportedFault(f"{self.name}: trace")
+
     # ----------------------------------------------------------------- faults
     def kill(self, component: str, index: int | None = 0) -> list[int]:
         """kill -9 the process group of process ``index`` of ``component`` (every one of its

@@ -60,6 +60,12 @@ class SandboxTarget(Target):
     def endpoints(self) -> dict[str, str]:
         return json.loads(cli("env", "--format", "json", timeout=60).stdout)
 
+    def trace(self, ident: str, wait_s: float = 3.0) -> dict:
+        result = cli("trace", ident, "--json", "--wait", str(wait_s), check=False, timeout=120)
+        if result.returncode in (0, 1):
+            return {"exit": result.returncode, **json.loads(result.stdout)}
+        return {"exit": result.returncode, "error": (result.stderr or result.stdout).strip()}
+
     def status(self) -> StatusSnapshot:
         result = cli("status", "--json", check=False, timeout=60)  # exits 1 like plain `status`
         rows = json.loads(result.stdout)

@@ -127,8 +127,12 @@ def process_record(record: dict) -> dict:
     booking_id = _meta(metadata, "booking-id")
     version = (s3_info.get("object") or {}).get("versionId") or head.get("VersionId") or head.get("ETag", "").strip('"')
     ticket_key = ticket_key_for(booking_id, bucket, key, version)
+    # who asked: the booking and the upload's HTTP request id (the frontend's X-Request-ID, in the
+    # object's metadata), on the result and so on the "record processed" line, for `sandbox trace`
+    origin = {name: value for name, value in (("booking_id", booking_id),
+                                              ("upload_request_id", _meta(metadata, "request-id"))) if value}
     if _exists(bucket, ticket_key):
-        return {"status": "exists", "key": key, "ticket": ticket_key}
+        return {"status": "exists", "key": key, "ticket": ticket_key, **origin}
 
     user_id = _meta(metadata, "user-id")
     user = lookup_user(user_id)
@@ -150,7 +154,7 @@ def process_record(record: dict) -> dict:
         Bucket=bucket, Key=ticket_key, Body=body, ContentType="application/pdf",
         Metadata={"source-key": raw_key[:1024], **({"booking-id": booking_id} if booking_id and SAFE_ID.match(booking_id) else {})},
     )
-    return {"status": "created", "key": key, "ticket": ticket_key, "bytes": len(body)}
+    return {"status": "created", "key": key, "ticket": ticket_key, "bytes": len(body), **origin}
 
 
 def lambda_handler(event, context):

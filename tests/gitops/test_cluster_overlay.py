@@ -211,13 +211,14 @@ def test_root_syncs_the_cluster_app_of_apps_from_the_served_repository():
 
 
 def test_cluster_children_are_the_sandboxs_from_the_served_repository():
-    """The sandbox's app-of-apps but for the platform charts (internet Helm repositories; Grafana,
-    Loki and Promtail are AGPL), automated with prune and selfHeal; all from this repository, with
-    the root's URL and revision, the workload from the cluster overlay."""
+    """The sandbox's app-of-apps but for the platform charts (internet Helm repositories, too heavy
+    for the one-node cluster: the sandbox runs Prometheus, Perses and VictoriaLogs natively),
+    automated with prune and selfHeal; all from this repository, with the root's URL and revision,
+    the workload from the cluster overlay."""
     root = yaml.safe_load((ARGOCD / "bootstrap" / "root-cluster.yaml").read_text())["spec"]["source"]
     apps, sandbox = _applications("cluster"), _applications("sandbox")
     charts = {name for name, app in sandbox.items() if "chart" in app["spec"]["source"]}
-    assert charts == {"kube-prometheus-stack", "loki", "promtail"}
+    assert charts == {"kube-prometheus-stack", "perses", "victoria-logs", "victoria-logs-collector"}
     assert set(apps) == set(sandbox) - charts
     for name, app in apps.items():
         assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}, name

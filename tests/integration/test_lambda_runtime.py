@@ -173,6 +173,19 @@ def test_warm_environment_is_reused(emulator):
     assert second["pid"] in emulator.pids()
 
 
+def test_each_line_of_an_invocations_record_names_it(emulator):
+    """A log store holds the Lambda log line by line, so `sandbox trace` ties each line to its
+    invocation by its RequestId; START is stamped when the invoke began, END when it returned."""
+    from sandbox.observability.trace import invocations
+
+    name = emulator.create({"app.py": COUNTER})
+    _, out = emulator.invoke(name, {"sleep": 0.3})
+    inv = invocations({"component": "lambda", "_msg": line} for line in emulator.log_text().splitlines())[out["request_id"]]
+    assert inv.function == name and inv.how == "RequestResponse" and inv.status == "ok"
+    assert inv.event == {"sleep": 0.3} and inv.duration_ms >= 300
+    assert 0.3 <= inv.ended - inv.started < 5, (inv.started, inv.ended)
+
+
 def test_timeout_kills_the_environment_with_awss_message(emulator):
     name = emulator.create({"app.py": COUNTER}, Timeout=1)
     _, warm = emulator.invoke(name, {})

@@ -56,5 +56,5 @@ def test_the_licence_gate_scans_the_built_go_binaries_only(tmp_path):
         (tmp_path / name).write_text("")
     script = tmp_path / "paths.sh"
     script.write_text(f"echo 'etcd {tmp_path}/etcd'; echo 'pause {tmp_path}/pause'; echo 'kubelet {tmp_path}/kubelet'\n")
-    assert licenses.cluster_binaries(script) == [tmp_path / "etcd"]  # pause is C; kubelet not built
-    assert licenses.cluster_binaries(tmp_path / "absent.sh") == []
+    assert licenses.built_binaries(script) == [tmp_path / "etcd"]  # pause is C; kubelet not built
+    assert licenses.built_binaries(tmp_path / "absent.sh") == []

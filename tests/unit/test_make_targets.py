@@ -37,6 +37,7 @@ NOT_RUN = {
     "test-docker": "starts a Docker engine and a docker sandbox (many minutes)",
     "bench": "starts private sandboxes and loads them (many minutes)",
     "cluster-tools": "an installer (go builds of the cluster's binaries: ~50 min from an empty build cache)",
+    "observability-tools": "an installer (go builds of Prometheus with its UI, VictoriaLogs and the exporters)",
     "sandbox-cluster": "starts the sandbox in cluster mode (installs its packages and binaries first)",
     "test-cluster": "starts a cluster-mode sandbox and runs the cluster's suites (many minutes)",
 }

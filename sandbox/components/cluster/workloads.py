@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sandbox.cluster import images
 from sandbox.cluster.context import ClusterContext
-from sandbox.components.base import Component, Kind, MetricsTarget
+from sandbox.components.base import Component, Kind
 from sandbox.components.cluster.argocd import NAMESPACE as ARGOCD_NAMESPACE
 from sandbox.components.cluster.argocd import ROOT_APP
 from sandbox.components.cluster.node import Containerd
@@ -192,8 +192,3 @@ class ClusterService(Component):
 
     def env(self) -> dict[str, str]:
         return {key: f"http://127.0.0.1:{self.port}" for key in url_names(self.workload)}
-
-    def metrics_targets(self) -> list[MetricsTarget]:
-        """Prometheus runs outside the cluster: it scrapes the Service as forwarded to loopback
-        (each scrape lands on one pod); per-pod targets would need it inside the cluster."""
-        return [MetricsTarget(f"127.0.0.1:{self.port}", labels={"deployment": self.name})]

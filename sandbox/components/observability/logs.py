@@ -21,6 +21,8 @@ class VictoriaLogs(ObservabilityPart):
         return [ProcessSpec("server", [
             self.binary(), f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.data_dir}",
             f"-retentionPeriod={self.settings.observability.retention}", "-loggerFormat=json",
+            # its caches are sized from the machine's RAM (60 % by default): a sandbox's logs need little
+            "-memory.allowedBytes=64MiB",
         ])]
 
     def health(self) -> Health:

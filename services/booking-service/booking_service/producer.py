@@ -25,14 +25,17 @@ class PublishError(RuntimeError):
 
 
 class _Delivery:
-    __slots__ = ("done", "error")
+    __slots__ = ("done", "error", "partition", "offset")
 
     def __init__(self):
         self.done = threading.Event()
         self.error = None
+        self.partition = self.offset = None
 
-    def __call__(self, err, _msg):
+    def __call__(self, err, msg):
         self.error = err
+        if err is None:  # where the broker put it: `sandbox trace` follows a booking by it
+            self.partition, self.offset = msg.partition(), msg.offset()
         self.done.set()
 
 
@@ -86,7 +89,8 @@ class BookingPublisher:
         while not stop.is_set():
             producer.poll(0.05)
 
-    def publish(self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
+    def publish(self, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> tuple[int, int]:
+        """Send and wait for the broker's acknowledgement; return the message's (partition, offset)."""
         delivery = _Delivery()
         try:
             self._get().produce(self.topic, key=key.encode(), value=value, headers=headers, on_delivery=delivery)
@@ -100,6 +104,7 @@ class BookingPublisher:
                 self.health.report(delivery.error.str())
             raise PublishError(str(delivery.error))
         self.health.report()
+        return delivery.partition, delivery.offset
 
     def check(self, timeout_s: float = 1.0) -> None:
         """Raise unless the topic is known to the broker with a leader for every partition."""

@@ -36,8 +36,12 @@ def _ext(name):
     return current_app.extensions[f"booking_service.{name}"]
 
 
-def _accepted(booking_id: str, replayed: bool):
-    g.log_extra = {"booking_id": booking_id, "replayed": replayed}  # on the request's access-log line
+def _accepted(booking_id: str, replayed: bool, placed: tuple[int, int] | None = None):
+    # on the request's access-log line, not a line of their own: where Kafka put the message
+    # (partition, offset) is what `sandbox trace` follows to the consumer's batch
+    g.log_extra = {"booking_id": booking_id, "replayed": replayed}
+    if placed is not None:
+        g.log_extra["partition"], g.log_extra["offset"] = placed
     resp = jsonify(accepted_body(booking_id))
     resp.status_code = 202
     resp.headers["Location"] = f"/bookings/{booking_id}"
@@ -100,9 +104,10 @@ def book():
         # the consumer records a booking id at most once.
     booking_id = record.booking_id
     stored_fields = {"event_id": record.event_id, "user_id": record.user_id, "ticket_count": record.ticket_count}
+    g.log_extra = {"booking_id": booking_id}  # a 503 below names the booking on its access line too
     t0 = time.perf_counter()
     try:
-        _ext("publisher").publish(
+        placed = _ext("publisher").publish(
             key=str(record.event_id),
             value=booking_message(booking_id, stored_fields, record.requested_at),
             headers=[(REQUEST_ID_HEADER.lower(), get_request_id().encode())],
@@ -120,7 +125,7 @@ def book():
     except ClaimUnavailable as exc:  # Kafka has the booking: it will be decided; a retry re-publishes the same id
         log.warning("published mark not written", extra={"booking_id": booking_id, "error": str(exc)[:200]})
     m.BOOKINGS_PUBLISHED.inc()
-    return _accepted(booking_id, replayed=not created)
+    return _accepted(booking_id, replayed=not created, placed=placed)
 
 
 @bookings_bp.get("/bookings/<raw_id>")

@@ -47,7 +47,7 @@ def test_health_ready(client):
                                   "dependencies": {"postgres": "ok", "kafka": "ok"}}
 
 
-def test_book_publishes_once_and_answers_202(app, client, pg_engine, brokers, topics, make_event):
+def test_book_publishes_once_and_answers_202(app, client, pg_engine, brokers, topics, make_event, caplog):
     eid = make_event(50)
     before = end_offsets(brokers, topics["bookings"])
     k = key()
@@ -66,6 +66,10 @@ def test_book_publishes_once_and_answers_202(app, client, pg_engine, brokers, to
     assert isinstance(payload["timestamp"], float)
     assert msgs[0].key() == str(eid).encode()
     assert dict(msgs[0].headers())["x-request-id"] == b"rid-book-1"
+    # the access line says where the message went: `sandbox trace` follows it from there
+    access = [rec for rec in caplog.records if rec.name == "booking-service.access" and getattr(rec, "booking_id", "") == bid]
+    assert (access[0].partition, access[0].offset) == (msgs[0].partition(), msgs[0].offset())
+    assert access[0].request_id == "rid-book-1" and access[0].replayed is False
 
     # pending until the consumer decides
     g = client.get(f"/bookings/{bid}")

@@ -21,6 +21,8 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str):
         super().__init__()
         self.service = service
+        # the pod's name in Kubernetes (and the replica's in the sandbox): which replica said it
+        self.pod = os.environ.get("HOSTNAME")
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -29,6 +31,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "service": self.service,
         }
+        if self.pod:
+            entry["pod"] = self.pod
         request_id = getattr(record, "request_id", None) or get_request_id()
         if request_id:
             entry["request_id"] = request_id

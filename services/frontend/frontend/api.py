@@ -10,10 +10,11 @@ import re
 import uuid
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 from prometheus_client import Counter
 
 from svc_common.errors import ApiError, error_body
+from svc_common.request_id import get_request_id
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -110,6 +111,7 @@ def book():
     if response.status_code in (200, 201, 202):
         payload = upstream("bookings").json_or_error(response)
         if isinstance(payload, dict) and payload.get("booking_id") is not None:
+            g.log_extra = {"booking_id": payload["booking_id"]}  # on the access line: `sandbox trace` starts there
             payload["status_url"] = f"/api/bookings/{payload['booking_id']}"
             BOOKINGS_FORWARDED.labels(str(response.status_code)).inc()
             return _copy_headers(response, jsonify(payload)), response.status_code
@@ -229,11 +231,13 @@ def upload():
         "ticket-count": booking.get("ticket_count"),
         "booking-verified": "true" if booking["verified"] else "false",
         "original-filename": file.filename[:200],
+        "request-id": get_request_id(),  # the Lambda logs it: `sandbox trace` joins the two
     }
     # S3 metadata is ASCII: values are percent-encoded UTF-8 (the ticket Lambda decodes them)
     metadata = {k: quote(str(v), safe=" ") for k, v in metadata.items() if v is not None and v != ""}
     key = f"uploads/{booking_id}/{uuid.uuid4().hex}{extension}"
     raw_bucket().put_upload(key, data, content_type, metadata)
+    g.log_extra = {"booking_id": booking_id, "upload_key": key}  # on the access line
     UPLOADS.inc()
     return jsonify({"upload_key": key, "booking_id": booking_id, "verified": booking["verified"],
                     "content_type": content_type, "bytes": len(data),

@@ -47,13 +47,15 @@ def test_same_event_twice_makes_one_pdf_with_resolved_details(s3, bucket, user):
     key = f"uploads/{booking_id}/id proof+scan.png"
     s3.put_object(Bucket=bucket, Key=key, Body=b"\x89PNG", Metadata={
         "booking-id": booking_id, "user-id": user, "event-id": "3",
-        "event-name": quote("Jazz Évening", safe=" "), "ticket-count": "2"})
+        "event-name": quote("Jazz Évening", safe=" "), "ticket-count": "2", "request-id": "rid-upload-1"})
     event = s3_event(bucket, key)
 
     first = lambda_function.lambda_handler(event, Context())
     ticket_key = f"tickets/{booking_id}.pdf"
     assert first["tickets"] == [ticket_key]
     assert first["results"][0]["status"] == "created"
+    # who asked, on the result (and so on the "record processed" line `sandbox trace` reads)
+    assert first["results"][0]["booking_id"] == booking_id and first["results"][0]["upload_request_id"] == "rid-upload-1"
     body = s3.get_object(Bucket=bucket, Key=ticket_key)
     assert body["ContentType"] == "application/pdf"
     data = body["Body"].read()

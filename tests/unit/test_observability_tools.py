@@ -1,0 +1,74 @@
+"""scripts/install-observability-tools.sh (`make observability-tools`): where it puts each pinned
+binary, and the licence gate's view of them. Builds nothing (Prometheus with its UI takes minutes)."""
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "install-observability-tools.sh"
+MODULES = ROOT / "tools" / "observability"
+
+spec = importlib.util.spec_from_file_location("licenses", ROOT / "scripts" / "licenses.py")
+licenses = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = licenses
+spec.loader.exec_module(licenses)
+
+
+def paths(tmp_path: Path) -> dict[str, Path]:
+    out = subprocess.run(["bash", str(SCRIPT), "--paths"], capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SANDBOX_USER_CACHE_DIR": str(tmp_path)})
+    return {name: Path(path) for name, path in (line.split(" ", 1) for line in out.stdout.splitlines())}
+
+
+def required(module: str, main: str) -> str:
+    """The version of `main` that tools/observability/<module>/go.mod requires."""
+    text = (MODULES / module / "go.mod").read_text()
+    return re.search(rf"^\s*(?:require\s+)?{re.escape(main)} (v\S+)", text, re.M)[1]
+
+
+def test_every_binary_is_keyed_by_the_version_its_wrapper_module_pins(tmp_path):
+    prometheus = required("prometheus", "github.com/prometheus/prometheus")
+    victorialogs = required("victorialogs", "github.com/VictoriaMetrics/VictoriaLogs")
+    versions = {"prometheus": prometheus, "promtool": prometheus, "victoria-logs": victorialogs,
+                "vlagent": victorialogs,
+                "postgres_exporter": required("postgres-exporter", "github.com/prometheus-community/postgres_exporter"),
+                "pushgateway": required("pushgateway", "github.com/prometheus/pushgateway"),
+                "otelcol": required("otelcol", "go.opentelemetry.io/collector/otelcol")}
+    found = paths(tmp_path)
+    assert set(versions) <= set(found)
+    for name, version in versions.items():
+        assert found[name] == tmp_path / "observability" / f"{name}-{version}" / name
+    for name, path in found.items():  # the others too: <name>-<version>/<name>
+        assert path.parent.parent == tmp_path / "observability" and re.fullmatch(rf"{re.escape(name)}-v\S+", path.parent.name)
+        assert path.name == name
+
+
+def test_the_web_ui_patch_applies_to_the_pinned_prometheus():
+    """web-ui.patch names the files it changes under web/ui and moves only @mantine's versions."""
+    patch = (MODULES / "prometheus" / "web-ui.patch").read_text()
+    assert re.findall(r"^\+\+\+ b/(\S+)$", patch, re.M) == ["mantine-ui/package.json", "pnpm-lock.yaml"]
+    def keys(sign: str) -> set[str]:  # lock entries as name@version, without their peers' suffix
+        return set(re.findall(rf"^\{sign}  '?(@?[\w./-]+@\d[\w.-]*)", patch, re.M))
+
+    added, removed = keys("+") - keys("-"), keys("-") - keys("+")
+    mantine = {"code-highlight", "core", "dates", "hooks", "notifications", "store"}
+    assert added == {f"@mantine/{name}@9.6.2" for name in mantine}
+    assert removed == {f"@mantine/{name}@9.7.2" for name in mantine}
+
+
+def test_the_licence_gate_reads_the_npm_packages_bundled_into_the_prometheus_ui(tmp_path):
+    binary = tmp_path / "prometheus"
+    binary.write_text("")
+    (tmp_path / "ui-third-party-licenses.txt").write_text(
+        "Name: react\nVersion: 19.3.1\nLicense: MIT\nPrivate: false\nLicense Text:\n===\n\nMIT License\n\n---\n\n"
+        "Name: odd\nVersion: 1.0.0\nLicense: null\nPrivate: false\n")
+    script = tmp_path / "paths.sh"
+    script.write_text(f"echo 'prometheus {binary}'; echo 'vlagent {tmp_path}/vlagent'\n")
+    found = licenses.bundled_ui_packages(script)
+    assert [(p.name, p.version, p.license, p.pulled_in_by) for p in found] == [
+        ("react", "19.3.1", "MIT", "prometheus (web UI)"), ("odd", "1.0.0", "", "prometheus (web UI)")]
+    assert licenses.apply_gate(found, {}) == [found[1]]  # no licence: denied
+    assert licenses.built_binaries(script) == [binary]  # vlagent not built
