@@ -1,5 +1,6 @@
 """Endpoints on real Postgres + Kafka (Flask test client; own topic)."""
 import json
+import socket
 import time
 import uuid
 
@@ -154,7 +155,12 @@ def test_broker_down_gives_503_and_retry_reuses_booking_id(app, client, pg_engin
     eid = make_event(10)
     k = key()
     body = {"event_id": eid, "user_id": "bob", "ticket_count": 1}
-    down = create_app({"BOOKINGS_TOPIC": topics["bookings"], "KAFKA_BROKERS": "127.0.0.1:1",
+    # a broker that accepts connections and never answers: the first booking is written and then
+    # times out in delivery (a refused port would be known down before the first request, a race)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    down = create_app({"BOOKINGS_TOPIC": topics["bookings"], "KAFKA_BROKERS": f"127.0.0.1:{silent.getsockname()[1]}",
                        "DELIVERY_TIMEOUT_MS": 1500})
     try:
         c = down.test_client()
@@ -174,6 +180,7 @@ def test_broker_down_gives_503_and_retry_reuses_booking_id(app, client, pg_engin
     finally:
         down.extensions["booking_service.publisher"].close(0)
         down.extensions["booking_service.engine"].dispose()
+        silent.close()
     # the record does not claim success: not published, status unknown to readers
     assert scalar(pg_engine, "SELECT count(*) FROM booking_requests WHERE idempotency_key = :k "
                              "AND published_at IS NULL", k=k) == 1
