@@ -294,8 +294,11 @@ class EmulatorMetrics:
     (count by outcome, duration) as CloudWatch's Invocations, Errors and Duration count them."""
 
     def __init__(self):
-        from prometheus_client import CollectorRegistry, Counter, Histogram
-
+        try:  # the docker runtime's emulator image has no prometheus_client: no metrics there
+            from prometheus_client import CollectorRegistry, Counter, Histogram
+        except ImportError:
+            self.registry = None
+            return
         self.registry = CollectorRegistry()
         self.requests = Counter("aws_requests_total", "API calls by AWS service (from the SigV4 scope)",
                                 ["aws_service"], registry=self.registry)
@@ -305,11 +308,15 @@ class EmulatorMetrics:
                                   buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), registry=self.registry)
 
     def request(self, authorization: str) -> None:
+        if self.registry is None:
+            return
         # "AWS4-HMAC-SHA256 Credential=KEY/20260101/us-east-1/s3/aws4_request, ..."
         scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in authorization else []
         self.requests.labels(scope[3] if len(scope) > 3 else "unsigned").inc()
 
     def invoked(self, function_name: str, result: Result) -> None:
+        if self.registry is None:
+            return
         self.invocations.labels(function_name, result.status).inc()
         self.duration.labels(function_name).observe(result.duration_ms / 1000)
 
