@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import yaml
@@ -212,19 +213,31 @@ def install(part: _ArgoPart) -> None:
                     "metadata": {"name": "default", "namespace": NAMESPACE},
                     "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
                              "clusterResourceWhitelist": [{"group": "*", "kind": "*"}]}})
-    kubectl = [part.ctx.binary("kubectl"), "--kubeconfig", str(part.ctx.user_kubeconfig)]
+    kubectl = [part.ctx.binary("kubectl"), "--kubeconfig", str(part.ctx.user_kubeconfig),
+               "--cache-dir", str(part.state.conf_dir("argocd") / "kube-cache")]
     crds = [o for o in objects if o["kind"] in ("CustomResourceDefinition", "Namespace")]
     rest = [o for o in objects if o not in crds]
-    for batch in (crds, rest):
-        result = subprocess.run([*kubectl, "apply", "--server-side", "--force-conflicts", "-f", "-"],
-                                input=yaml.safe_dump_all(batch), capture_output=True, text=True, timeout=60)
-        if result.returncode != 0:
-            raise SandboxError(f"installing ArgoCD's manifests failed: {result.stderr.strip()[-300:]}",
-                               f"see `sandbox logs {part.name}`")
-        if batch is crds:
-            subprocess.run([*kubectl, "wait", "--for=condition=Established", "--timeout=30s", "crd",
-                            "applications.argoproj.io", "appprojects.argoproj.io"],
-                           capture_output=True, text=True, timeout=60)
+    _apply(kubectl, crds, part)
+    subprocess.run([*kubectl, "wait", "--for=condition=Established", "--timeout=60s", "crd",
+                    "applications.argoproj.io", "appprojects.argoproj.io"], capture_output=True, text=True, timeout=90)
+    # An Established CRD can still be missing from the API server's discovery for a moment (and from
+    # kubectl's cached copy of it): retry the objects of its kinds until it is there.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return _apply(kubectl, rest, part)
+        except SandboxError as error:
+            if "no matches for kind" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _apply(kubectl: list[str], objects: list[dict], part: _ArgoPart) -> None:
+    result = subprocess.run([*kubectl, "apply", "--server-side", "--force-conflicts", "-f", "-"],
+                            input=yaml.safe_dump_all(objects), capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise SandboxError(f"installing ArgoCD's manifests failed: {result.stderr.strip()[-300:]}",
+                           f"see `sandbox logs {part.name}`")
 
 
 def _secret_key(part: _ArgoPart) -> str:
