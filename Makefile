@@ -99,8 +99,9 @@ clean: ## Stop the sandbox and delete its state (keeps downloads in .cache)
 cluster-tools: ## Build the binaries of a one-node Kubernetes cluster (Kubernetes 1.36, etcd, CoreDNS, metrics-server, ArgoCD, pause) into ~/.cache/cloud-sandbox/cluster
 	scripts/install-cluster-tools.sh
 
-observability-tools: ## Build Prometheus (with its UI), promtool, VictoriaLogs, vlagent, postgres_exporter, the Pushgateway and the log shipper (an OpenTelemetry Collector) into ~/.cache/cloud-sandbox/observability
+observability-tools: ## Build Prometheus (with its UI), promtool, Perses (with its UI and plugins), VictoriaLogs, vlagent, postgres_exporter, the Pushgateway and the log shipper (an OpenTelemetry Collector) into ~/.cache/cloud-sandbox/observability
 	scripts/install-observability-tools.sh
+	scripts/install-perses.sh
 
 cluster-deps: venv
 	@scripts/install-system-deps.sh --cluster

@@ -184,6 +184,7 @@ def install(executor: Executor, log: InvocationLog) -> None:
 
     def create_and_prepare(self, spec):
         fn = create_function(self, spec)
+        METRICS.created(fn.function_name)
         if fn.run_time:
             executor.prepare(fn.run_time)  # builds the runtime's folder while the function is new
         return fn
@@ -313,6 +314,14 @@ class EmulatorMetrics:
         # "AWS4-HMAC-SHA256 Credential=KEY/20260101/us-east-1/s3/aws4_request, ..."
         scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in authorization else []
         self.requests.labels(scope[3] if len(scope) > 3 else "unsigned").inc()
+
+    def created(self, function_name: str) -> None:
+        """A new function's series at zero, so that rate() counts its first invocations too."""
+        if self.registry is None:
+            return
+        for outcome in ("ok", "error"):
+            self.invocations.labels(function_name, outcome)
+        self.duration.labels(function_name)
 
     def invoked(self, function_name: str, result: Result) -> None:
         if self.registry is None:

@@ -138,6 +138,7 @@ class ObservabilityPorts(PortSection):
     """Loopback ports of the metrics, dashboards and logs components and of what they scrape."""
 
     prometheus: int = 9090
+    dashboards: int = 3000  # Perses
     logs: int = 9428  # VictoriaLogs
     log_shipper: int = 8889  # the OpenTelemetry Collector's own metrics
     postgres_exporter: int = 9187
@@ -148,8 +149,8 @@ class ObservabilityPorts(PortSection):
 
 
 class ObservabilitySettings(Section):
-    """Prometheus (metrics) and VictoriaLogs (logs, shipped by an OpenTelemetry
-    Collector), built by make observability-tools; `enabled = false` leaves them all out (as
+    """Prometheus (metrics), Perses (dashboards) and VictoriaLogs (logs, shipped by an
+    OpenTelemetry Collector), built by make observability-tools; `enabled = false` leaves them all out (as
     `--only` can) for a lighter start."""
 
     enabled: bool = True

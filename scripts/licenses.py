@@ -44,6 +44,7 @@ GO_TOOLS_BIN = ROOT / ".cache" / "bin"
 GO_BINARIES = ("kustomize", "kustomize-v5.4.2", "kube-score", "gitops-validate", "lichen", "tofu")
 CLUSTER_TOOLS = ROOT / "scripts" / "install-cluster-tools.sh"  # `--paths`: where its binaries are
 OBSERVABILITY_TOOLS = ROOT / "scripts" / "install-observability-tools.sh"  # the same for Prometheus & co
+PERSES_TOOLS = ROOT / "scripts" / "install-perses.sh"  # and for Perses
 OWN_GO_MODULES = ("github.com/ticketing/cloud-sandbox/", "local/")  # tools/*: this repository's modules
 NPM_CHECKER = "license-checker-rseidelsohn@5.0.1"
 MAVEN_PLUGIN = "org.codehaus.mojo:license-maven-plugin:2.5.0"
@@ -140,7 +141,7 @@ def go_packages(lichen: Path = GO_TOOLS_BIN / "lichen") -> list[Package]:
     missing = [b.name for b in binaries if not b.exists()]
     if missing or not lichen.exists():
         raise SystemExit(f"licenses: {', '.join(missing or ['lichen'])} not built (fix: make tools)")
-    binaries += built_binaries(CLUSTER_TOOLS) + built_binaries(OBSERVABILITY_TOOLS)
+    binaries += built_binaries(CLUSTER_TOOLS) + built_binaries(OBSERVABILITY_TOOLS) + built_binaries(PERSES_TOOLS)
     env = _toolchain_env(binaries)  # `go mod download` refuses a module newer than the local Go (argo-cd: 1.27)
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "lichen.json"
@@ -244,12 +245,13 @@ def npm_packages(root: Path = ROOT) -> list[Package]:
 UI_LICENSE_ENTRY = re.compile(r"^Name: (?P<name>.+)\nVersion: (?P<version>.*)\nLicense: (?P<license>.*)$", re.M)
 
 
-def bundled_ui_packages(script: Path = OBSERVABILITY_TOOLS) -> list[Package]:
-    """The npm packages compiled into the built Prometheus's web UI: its vite build lists each one
-    (rollup-plugin-license: Name, Version, License, text) in third-party-licenses.txt, which the
-    install script keeps beside the binary (none before it has built it)."""
+def bundled_ui_packages(scripts: tuple[Path, ...] = (OBSERVABILITY_TOOLS, PERSES_TOOLS)) -> list[Package]:
+    """The npm packages compiled into a built web UI: Prometheus's vite build lists each one
+    (rollup-plugin-license: Name, Version, License, text) in third-party-licenses.txt; for Perses
+    the install script writes the same listing from the UI build's node_modules. Each is kept as
+    ui-third-party-licenses.txt beside the binary (none before it has built it)."""
     packages = []
-    for name, path in _script_paths(script):
+    for name, path in (entry for script in scripts for entry in _script_paths(script)):
         listing = path.with_name("ui-third-party-licenses.txt")
         if path.is_file() and listing.is_file():
             packages += [Package("npm", m["name"], m["version"], "" if m["license"] == "null" else m["license"],

@@ -77,6 +77,7 @@ OBSERVABILITY = {
     "prometheus": "sandbox.components.observability.prometheus:Prometheus",
     "pushgateway": "sandbox.components.observability.exporters:Pushgateway",
     "postgres-exporter": "sandbox.components.observability.exporters:PostgresExporter",
+    "perses": "sandbox.components.observability.dashboards:Perses",
     "victoria-logs": "sandbox.components.observability.logs:VictoriaLogs",
     "log-shipper": "sandbox.components.observability.logs:LogShipper",
 }

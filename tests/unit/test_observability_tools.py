@@ -2,6 +2,7 @@
 binary, and the licence gate's view of them. Builds nothing (Prometheus with its UI takes minutes)."""
 
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -67,8 +68,41 @@ def test_the_licence_gate_reads_the_npm_packages_bundled_into_the_prometheus_ui(
         "Name: odd\nVersion: 1.0.0\nLicense: null\nPrivate: false\n")
     script = tmp_path / "paths.sh"
     script.write_text(f"echo 'prometheus {binary}'; echo 'vlagent {tmp_path}/vlagent'\n")
-    found = licenses.bundled_ui_packages(script)
+    found = licenses.bundled_ui_packages((script,))
     assert [(p.name, p.version, p.license, p.pulled_in_by) for p in found] == [
         ("react", "19.3.1", "MIT", "prometheus (web UI)"), ("odd", "1.0.0", "", "prometheus (web UI)")]
     assert licenses.apply_gate(found, {}) == [found[1]]  # no licence: denied
     assert licenses.built_binaries(script) == [binary]  # vlagent not built
+
+
+def test_perses_and_its_plugins_are_keyed_by_the_version_its_wrapper_module_pins(tmp_path):
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "install-perses.sh"), "--paths"], capture_output=True,
+                         text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SANDBOX_USER_CACHE_DIR": str(tmp_path)})
+    found = {name: Path(path) for name, path in (line.split(" ", 1) for line in out.stdout.splitlines())}
+    folder = tmp_path / "observability" / f"perses-{required('perses', 'github.com/perses/perses')}"
+    assert found == {"perses": folder / "perses", "percli": folder / "percli", "plugins": folder / "plugins"}
+
+
+def test_the_perses_ui_listing_names_each_installed_package_with_its_licence(tmp_path):
+    """What install-perses.sh writes for the licence gate from the UI build's node_modules."""
+    modules = tmp_path / "ui" / "node_modules"
+    for name, manifest, licence_file in [("left-pad", {"license": "WTFPL"}, None),
+                                         ("@scope/plain", {}, "Apache License\nVersion 2.0"),
+                                         ("nothing", {}, None)]:
+        (modules / name).mkdir(parents=True)
+        (modules / name / "package.json").write_text(json.dumps({"name": name, "version": "1.0.0", **manifest}))
+        if licence_file:
+            (modules / name / "LICENSE").write_text(licence_file)
+    (modules / "left-pad" / "lib").mkdir()
+    (modules / "left-pad" / "lib" / "package.json").write_text('{"name": "inner", "version": "0"}')  # not a package
+    script = "source <(sed -n '/^ui_licences() {/,/^}/p' scripts/install-perses.sh); ui_licences \"$1\""
+    listing = subprocess.run(["bash", "-c", script, "-", str(tmp_path / "ui")], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+    binary = tmp_path / "perses"
+    binary.write_text("")
+    (tmp_path / "ui-third-party-licenses.txt").write_text(listing)
+    paths_script = tmp_path / "paths.sh"
+    paths_script.write_text(f"echo 'perses {binary}'\n")
+    found = {(p.name, p.license) for p in licenses.bundled_ui_packages((paths_script,))}
+    assert found == {("left-pad", "WTFPL"), ("@scope/plain", "Apache-2.0"), ("nothing", "")}

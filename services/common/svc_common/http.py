@@ -54,9 +54,24 @@ def init_app(app: Flask, service: str) -> None:
         # cleared, not reset by token: a streamed response may tear down in another context
         set_request_id(None)
 
+    initialised = []
+
     @app.get("/metrics")
     def _metrics():
+        if not initialised:  # at the first scrape every route is registered
+            _zero_latency_series(app, service)
+            initialised.append(True)
         return Response(metrics_payload(), content_type=CONTENT_TYPE_LATEST)
 
     openapi.init_app(app)
     register_error_handlers(app)
+
+
+def _zero_latency_series(app: Flask, service: str) -> None:
+    """Every route's latency histogram at zero before its first request: a series born with its
+    first observations has no earlier sample, so rate() and the dashboards' percentiles would
+    miss the requests of its first scrape interval."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint != "static":
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                HTTP_LATENCY.labels(service, method, rule.rule)

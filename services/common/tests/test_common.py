@@ -119,6 +119,13 @@ def test_log_lines_outside_requests_keep_extra_fields_and_context_request_id(cap
     logging.getLogger().handlers.clear()
 
 
+def test_every_route_has_its_latency_series_before_its_first_request():
+    """So that rate() sees a route's first requests (a series born with them has no earlier sample)."""
+    m = _app("svc-zero").test_client().get("/metrics").get_data(as_text=True)
+    assert 'http_request_duration_seconds_count{method="GET",route="/boom",service="svc-zero"} 0.0' in m
+    assert 'http_request_duration_seconds_count{method="POST",route="/thing",service="svc-zero"} 0.0' in m
+
+
 def test_metrics_payload_aggregates_worker_processes(tmp_path):
     """With PROMETHEUS_MULTIPROC_DIR the payload adds up every process's files (here: two workers)."""
     script = (
