@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,7 @@ TARGETS = {
     "booking_to_window_result_s": ("<=", None),  # window + 3 s, filled in below
     "scenario_suite_cold_s": ("<=", 120.0),  # issue 6: the whole suite with -n 2, sandbox start included
     "observability_rss_mib": ("<=", 400.0), "observability_idle_cpu_pct": ("<=", 5.0),  # issue 18
+    "ours_over_seed_accepted": (">=", 1.0),  # issue 16: ours (idempotent, exactly-once) against the seed's design
 }
 
 
@@ -158,6 +160,51 @@ def bench_booking(sandbox_env: dict, env: dict, results: dict, seconds: float, c
     hpa_file = Path(env["SANDBOX_STATE_DIR"]) / "state" / "hpa.json"
     hpa = json.loads(hpa_file.read_text() or "{}") if hpa_file.exists() else {}
     results["hpa_after_load"] = {k: {"replicas": v["current"], "cpu_pct": v["utilization"]} for k, v in hpa.items()}
+
+
+def bench_seed_baseline(sandbox_env: dict, env: dict, results: dict, seconds: float, connections: int = 64) -> None:
+    """The original design's booking service (bench/baselines/seed_booking: Flask's development
+    server, kafka-python, no idempotency, no reservation) on the same broker, under the same wrk
+    load as ours at the same moment of the run: its accepted/s and p99 beside ours, and the ratio."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = "seed-ticket-bookings"
+    admin = AdminClient({"bootstrap.servers": sandbox_env["KAFKA_BROKERS"]})
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout=30)
+    with socket.socket() as probe:  # a free loopback port for it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    seed = subprocess.Popen([sys.executable, str(PROJECT / "bench/baselines/seed_booking/app.py")],
+                            env={**os.environ, "KAFKA_BROKERS": sandbox_env["KAFKA_BROKERS"], "PORT": str(port),
+                                 "SEED_TOPIC": topic}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/book"
+        until(lambda: _answers(url), timeout=30, what="the seed baseline's server", interval=0.3)
+        from sandbox import process
+
+        cpu_before = process.tree_cpu_seconds(seed.pid)
+        report = wrk_bookings(url, 1, connections, seconds, env)
+        cpu_ms = (process.tree_cpu_seconds(seed.pid) - cpu_before) * 1000 / max(1, report["accepted"])
+    finally:
+        seed.terminate()
+        seed.wait(timeout=10)
+        admin.delete_topics([topic])
+    ours = results.get("bookings_accepted_per_s")
+    results["seed_baseline"] = {
+        "what": "bench/baselines/seed_booking: Flask dev server + kafka-python, POST /book -> 202",
+        "load": f"wrk, {connections} connections, {seconds:.0f} s, POST {url}",
+        "accepted_per_s": report["accepted_per_s"], "p99_ms": report["latency_ms"]["p99"],
+        "statuses": report["statuses"], "cpu_ms_per_booking_in_its_process": round(cpu_ms, 3),
+        "ours_accepted_per_s": ours, "ours_p99_ms": results.get("booking_p99_ms")}
+    results["ours_over_seed_accepted"] = round(ours / report["accepted_per_s"], 2) if ours and report["accepted_per_s"] else None
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1)
+        return True
+    except requests.RequestException:
+        return False
 
 
 def status_rows(env: dict) -> list[dict]:
@@ -280,6 +327,7 @@ def main() -> None:
         bench_observability(env, results)
         sandbox_env = json.loads(sandbox("env", "--format", "json", env=env).stdout)
         bench_booking(sandbox_env, env, results, args.load_seconds)
+        bench_seed_baseline(sandbox_env, env, results, args.load_seconds)
         bench_flink(sandbox_env, env, results, args.flink_bookings)
         results["down_s"] = round(timed("down", env=env)[0], 2)
     finally:
