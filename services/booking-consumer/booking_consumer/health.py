@@ -12,6 +12,7 @@ the consumer for what the broker's or database's own row shows. Liveness is the 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,11 +26,18 @@ from svc_common.metrics import metrics_payload
 from svc_common.readiness import OK, Dependency, readiness
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up mid-answer (a probe's timeout): nothing to report, no traceback
+        super().handle_error(request, client_address)
+
+
 class HealthServer:
     def __init__(self, host: str, port: int, app):
         self.app = app
         handler = self._handler()
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="health-http", daemon=True)
 
