@@ -77,3 +77,31 @@ def test_prometheus_config_reads_one_file_per_job(instance):
     for job in jobs.values():
         (path,) = job["file_sd_configs"][0]["files"]
         assert json.loads(Path(path).read_text()), f"{path} is empty"
+
+
+def test_perses_is_configured_from_the_gitops_templates(instance, tmp_path, monkeypatch):
+    """Every placeholder of gitops/monitoring/perses/ filled in: this instance's folders, the
+    dashboards folder itself (no copy) and this instance's Prometheus as the project's datasource."""
+    import yaml
+
+    from sandbox.components.observability.dashboards import DASHBOARDS, Perses
+
+    settings, state = instance
+    settings = settings.model_copy(update={"user_cache_dir": tmp_path / "cache"})
+    from sandbox.observability.tools import OBSERVABILITY_TOOLS
+
+    plugins = OBSERVABILITY_TOOLS.paths(settings.user_cache_dir)["plugins"]
+    plugins.mkdir(parents=True)
+    (plugins.parent / "perses").write_text("")
+    perses = Perses(settings, state)
+    perses.prepare()
+    config = yaml.safe_load((perses.conf_dir / "config.yaml").read_text())
+    assert config["provisioning"]["folders"] == [str(perses.provisioning_dir), str(DASHBOARDS)]
+    assert config["plugin"] == {"path": str(plugins), "archive_path": str(plugins.parent / "plugins-archive"),
+                                "enable_dev": False}
+    assert config["database"]["file"]["folder"] == str(perses.data_dir)
+    project, datasource = yaml.safe_load((perses.provisioning_dir / "ticketing.yaml").read_text())
+    assert project["kind"] == "Project" and project["metadata"]["name"] == "ticketing"
+    url = datasource["spec"]["plugin"]["spec"]["proxy"]["spec"]["url"]
+    assert url == f"http://127.0.0.1:{settings.observability.ports.prometheus}"
+    assert perses.env() == {"DASHBOARDS_URL": f"http://127.0.0.1:{settings.observability.ports.dashboards}"}
