@@ -71,7 +71,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "init": "sandbox.components.init_hooks:InitHooks",
     },
 }
-# metrics and logs: loopback processes beside the infrastructure in the processes mode (not yet
+# metrics, dashboards and logs: loopback processes beside the infrastructure in the processes mode (not yet
 # with the docker runtime or in cluster mode); left out when [observability] enabled = false
 OBSERVABILITY = {
     "prometheus": "sandbox.components.observability.prometheus:Prometheus",

@@ -569,6 +569,7 @@ def upload_path(key: str, rows: list[dict], facts: UploadFacts, entry: bool = Tr
         path.missing.append(Missing("lambda", "the S3 notification invoking ticket-generator (no Lambda "
                                     "invocation names the key)"))
         return path
+    finished: list[Hop] = []  # after the PDFs in the list, so an equal time keeps them before the end
     for inv in invs:
         init = f", init {inv.init_ms} ms" if inv.init_ms is not None else ""
         notified = next((r.get("eventName") for r in (inv.event or {}).get("Records") or [] if isinstance(r, dict)), None)
@@ -582,8 +583,11 @@ def upload_path(key: str, rows: list[dict], facts: UploadFacts, entry: bool = Tr
             path.hops.append(Hop("lambda", at, f"record processed: {value.get('status')} {detail}".rstrip(),
                                  str(value.get("status")), ok=value.get("status") != "error"))
         if inv.status is not None:
-            path.hops.append(Hop("lambda", inv.ended, f"RequestId {inv.request_id} finished: "
-                                 f"{inv.duration_ms} ms{init}", inv.status, ok=inv.status == "ok"))
+            # its lines were written inside it: the end is measured by the executor and their times by
+            # the function's logger, which can differ by a millisecond's rounding under load
+            ended = max([t for t in (inv.ended, *(at for at, _ in inv.processed)) if t is not None], default=None)
+            finished.append(Hop("lambda", ended, f"RequestId {inv.request_id} finished: "
+                                f"{inv.duration_ms} ms{init}", inv.status, ok=inv.status == "ok"))
     tickets = ticket_keys(invs, key)
     for ticket in tickets:
         head = facts.tickets.get(ticket)
@@ -596,6 +600,7 @@ def upload_path(key: str, rows: list[dict], facts: UploadFacts, entry: bool = Tr
             path.missing.append(Missing("aws", f"{ticket} in S3 (not read: {facts.errors[f'ticket {ticket}']})"))
         else:
             path.missing.append(Missing("lambda", f"{ticket} in S3 (the handler named it; it is not there)"))
+    path.hops += finished
     if not tickets and all(inv.status == "ok" for inv in invs) and not any(
             v.get("key") == key for inv in invs for _, v in inv.processed):
         path.missing.append(Missing("lambda", "the handler's \"record processed\" line for the key"))

@@ -223,3 +223,14 @@ def test_trace_says_how_to_start_the_logs_store_and_exits_2(monkeypatch):
     assert result.exit_code == 2, result.output
     assert "does not answer" in result.output and "sandbox up --only victoria-logs,log-shipper" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_invocation_ends_after_the_lines_written_inside_it():
+    """Its END line stamped a moment before a line of its own (clocks rounded apart under load):
+    the PDF and the end stay after the processing."""
+    rows = [dict(r) for r in ROWS["upload"]]
+    end = next(r for r in rows if " END " in r["_msg"])
+    end["_msg"] = end["_msg"].replace("09:23:47.417 END", "09:23:47.415 END")
+    trace = trace_of(S3_KEY, UPLOAD_KEY, upload_path(UPLOAD_KEY, rows, upload_facts()))
+    assert [h.component for h in trace.hops] == ["frontend", "s3", "lambda", "lambda", "s3", "lambda"]
+    assert trace.hops[-1].what.startswith("RequestId ") and trace.hops[-1].time >= trace.hops[3].time
