@@ -4,7 +4,7 @@
 # pinned, into a per-user cache outside the clone:
 #
 #   scripts/install-perses.sh                   # all of it
-#   scripts/install-perses.sh perses plugins    # only some (perses percli plugins)
+#   scripts/install-perses.sh plugins           # only some (perses plugins)
 #   scripts/install-perses.sh --paths           # "name path" of each artefact; builds nothing
 #
 # Everything lands in ${SANDBOX_USER_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/cloud-sandbox}/
@@ -19,10 +19,10 @@
 #            assets-compress, build-api): the module's ui/ (an npm workspace with its own
 #            package-lock.json) is built with `npm ci && npm run build` (turbo, rspack) in a copy of
 #            the module's source, scripts/compress_assets.sh of the module writes ui/embed.go, and
-#            the wrapper module builds cmd/perses with that copy replacing the module (-modfile:
-#            go.mod and go.sum stay as committed). Needs node and npm (Node.js 20 works).
-#   percli   the CLI (no UI): `percli lint --plugin.path <plugins> -f <dashboard>` checks a
-#            dashboard against the plugins' schemas offline.
+#            cmd/perses is built in that copy with the module's own go.mod and go.sum, as its
+#            release is. Needs node and npm (Node.js 20 works).
+#            (percli, Perses's CLI, is not built: it links github.com/redbo/gohsv, which has no
+#            licence, so the licence gate refuses it.)
 #   plugins  the plugins folder Perses 0.5x loads at start (config `plugin.path`; its release
 #            ships archives of them instead, downloaded from GitHub at build time, which is not
 #            reachable here). One folder per plugin module, any name (here <Name>-<version>):
@@ -54,14 +54,14 @@
 #            is missing.
 # Builds run under `nice -n ${PERSES_NICE:-19}` and print their lines on stderr; stdout gets one
 # line per artefact with its wall and CPU time. From empty caches on a shared 2-core machine the UI
-# takes about 5 minutes and the server about 6 (the Go build); percli and plugins seconds.
+# takes about 5 minutes and the server about 6 (the Go build); plugins seconds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SANDBOX_USER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cloud-sandbox}/observability"   # sandbox/paths.py's USER_CACHE
 MODULE="$ROOT/tools/observability/perses"
 NICE="${PERSES_NICE:-19}"
-ORDER=(perses percli plugins)
+ORDER=(perses plugins)
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/perses/plugins"   # not in the checksum database
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1   # turbo (the UI build) stays offline
 
@@ -80,7 +80,7 @@ STAMP="$DIR/.spec"
 
 path_of() {
   case "$1" in
-    perses | percli) echo "$DIR/$1" ;;
+    perses) echo "$DIR/$1" ;;
     plugins) echo "$DIR/plugins" ;;
     *) echo "unknown artefact $1 (known: ${ORDER[*]})" >&2; exit 2 ;;
   esac
@@ -113,7 +113,7 @@ EOF
 
 wrapper_hash() {   # what of the wrapper decides artefact $1
   (cd "$MODULE" && case "$1" in
-     perses | percli) { grep -v '^[[:space:]]*//' go.mod; cat go.sum tools.go; } ;;
+     perses) { grep -v '^[[:space:]]*//' go.mod; cat go.sum tools.go; } ;;
      plugins) { cat go.sum plugins/package-lock.json plugins/.npmrc; find plugins/TimeSeriesChart -type f | sort | xargs cat; } ;;
    esac) | sha256sum | cut -c1-16
 }
@@ -123,8 +123,7 @@ wrapper_hash() {   # what of the wrapper decides artefact $1
 spec_of() {
   local flags="-s -w version.{Version=${VERSION#v},Revision=<tag commit>,BuildDate=<tag date>,Branch=HEAD}"
   case "$1" in
-    perses) echo "perses $VERSION ui=npm-ci+turbo+compress_assets+licences ldflags=[$flags] wrapper=$(wrapper_hash perses)" ;;
-    percli) echo "percli $VERSION ldflags=[$flags] wrapper=$(wrapper_hash percli)" ;;
+    perses) echo "perses $VERSION ui=npm-ci+turbo+compress_assets+licences own-module ldflags=[$flags] wrapper=$(wrapper_hash perses)" ;;
     plugins) echo "plugins prometheus=$(npm_version @perses-dev/prometheus-plugin)/$(module_version github.com/perses/plugins/prometheus)" \
                   "timeseries-chart=$(npm_version @perses-dev/timeseries-chart-plugin) cue=perses-$VERSION wrapper=$(wrapper_hash plugins)" ;;
   esac
@@ -148,12 +147,12 @@ build_perses() {
   (cd "$work/perses" && bash scripts/compress_assets.sh >/dev/null)   # writes ui/embed.go (the dist files, gzipped)
   grep -q 'app/dist/main.js.gz' "$work/perses/ui/embed.go" ||
     { echo "perses: ui/embed.go embeds no built UI (app/dist/main.js)" >&2; exit 1; }
-  cp "$MODULE/go.mod" "$work/wrapper.mod" && cp "$MODULE/go.sum" "$work/wrapper.sum"
-  printf '\nreplace github.com/perses/perses => %s\n' "$work/perses" >> "$work/wrapper.mod"
   echo "building perses $VERSION ..." >&2
-  (cd "$MODULE" &&
-     env CGO_ENABLED=0 nice -n "$NICE" go build -modfile="$work/wrapper.mod" -mod=readonly -trimpath -buildvcs=false \
-       -ldflags "$(ldflags)" -o "$out" github.com/perses/perses/cmd/perses)
+  (cd "$work/perses" &&
+     env GOWORK=off CGO_ENABLED=0 nice -n "$NICE" go build -mod=readonly -trimpath -buildvcs=false \
+       -ldflags "$(ldflags)" -o "$out" ./cmd/perses)
+  # built in its own module, Go records the version "(devel)": licenses.py reads this stamp instead
+  echo "github.com/perses/perses@$VERSION ./cmd/perses" > "$(dirname "$out")/.perses.version"
 }
 
 # every npm package the UI build installed (a superset of what its bundles contain), in the listing
@@ -176,13 +175,6 @@ for manifest in sorted(Path(sys.argv[1]).glob("**/node_modules/**/package.json")
                                                     ("Permission is hereby granted", "MIT")) if mark in text), "")
         print(f"Name: {data['name']}\nVersion: {data['version']}\nLicense: {licence or 'null'}\n")
 EOF
-}
-
-build_percli() {
-  local out=$1
-  (cd "$MODULE" &&
-     env CGO_ENABLED=0 nice -n "$NICE" go build -mod=readonly -trimpath -buildvcs=false \
-       -ldflags "$(ldflags)" -o "$out" github.com/perses/perses/cmd/percli)
 }
 
 # a plugin folder from an npm package's files: package.json, the module-federation manifest and bundle

@@ -81,7 +81,7 @@ def test_perses_and_its_plugins_are_keyed_by_the_version_its_wrapper_module_pins
                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SANDBOX_USER_CACHE_DIR": str(tmp_path)})
     found = {name: Path(path) for name, path in (line.split(" ", 1) for line in out.stdout.splitlines())}
     folder = tmp_path / "observability" / f"perses-{required('perses', 'github.com/perses/perses')}"
-    assert found == {"perses": folder / "perses", "percli": folder / "percli", "plugins": folder / "plugins"}
+    assert found == {"perses": folder / "perses", "plugins": folder / "plugins"}
 
 
 def test_the_perses_ui_listing_names_each_installed_package_with_its_licence(tmp_path):
