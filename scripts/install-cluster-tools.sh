@@ -121,11 +121,7 @@ spec_of() {
 }
 
 source "$(dirname "${BASH_SOURCE[0]}")/go-toolchain.sh"
-
-# CPU seconds (user + system) of this script's finished children ($$ is the script even in a subshell)
-children_cpu() {
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f", ($14 + $15) / hz }' "/proc/$$/stat"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/install-lib.sh"
 
 build_go() {
   local name=$1 out=$2 module package toolchain
@@ -166,21 +162,21 @@ argocd_files() {
 }
 
 install_one() {
-  local name=$1 path dir stamp spec tmp wall cpu
+  local name=$1 path dir stamp spec tmp
   path=$(path_of "$name")
   dir=$(dirname "$path")
   stamp="$dir/.spec"
   spec=$(spec_of "$name")
   if [ -x "$path" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$spec" ]; then
     [ "$name" != argocd ] || argocd_files "$dir"
-    printf 'ok     %-24s %-8s cached  %s\n' "$name" "$(version_of "$name")" "$path"
+    report_cached "$name" "$(version_of "$name")" "$path"
     return
   fi
   need_go
   mkdir -p "$dir"
   tmp="$dir/.$name.tmp.$$"
   echo "building $name $(version_of "$name") ..." >&2
-  wall=$EPOCHREALTIME cpu=$(children_cpu)
+  start_timer
   if [ "$name" = pause ]; then build_pause "$tmp"; else build_go "$name" "$tmp"; fi
   mv -f "$tmp" "$path"
   if [ "$name" = argocd ]; then
@@ -189,22 +185,8 @@ install_one() {
     argocd_files "$dir"
   fi
   echo "$spec" > "$stamp"
-  printf 'built  %-24s %-8s %5.0fs wall %5ss cpu  %4s  %s\n' "$name" "$(version_of "$name")" \
-    "$(awk -v a="$wall" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" "$(( $(children_cpu) - cpu ))" \
-    "$(du -h "$path" | cut -f1)" "$path"
+  report_built "$name" "$(version_of "$name")" "$path"
 }
 
-if [ "${1:-}" = --paths ]; then
-  for name in "${ORDER[@]}"; do echo "$name $(path_of "$name")"; done
-  exit 0
-fi
-
-want=("$@")
-[ ${#want[@]} -eq 0 ] && want=("${ORDER[@]}")
-for name in "${want[@]}"; do version_of "$name" >/dev/null; done   # unknown names fail before any build
-
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.lock"   # one run at a time per cache (every clone of the user shares it)
-flock -n 9 || { echo "waiting for another install-cluster-tools.sh (lock $CACHE/.lock) ..." >&2; flock 9; }
 trap 'rm -f "$CACHE"/*/.*.tmp.$$' EXIT
-for name in "${want[@]}"; do install_one "$name"; done
+install_main "$CACHE/.lock" version_of "$@"

@@ -87,6 +87,7 @@ path_of() {
 }
 
 source "$(dirname "${BASH_SOURCE[0]}")/go-toolchain.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/install-lib.sh"
 
 need_npm() {
   command -v npm >/dev/null && command -v node >/dev/null ||
@@ -127,11 +128,6 @@ spec_of() {
     plugins) echo "plugins prometheus=$(npm_version @perses-dev/prometheus-plugin)/$(module_version github.com/perses/plugins/prometheus)" \
                   "timeseries-chart=$(npm_version @perses-dev/timeseries-chart-plugin) cue=perses-$VERSION wrapper=$(wrapper_hash plugins)" ;;
   esac
-}
-
-# CPU seconds (user + system) of this script's finished children ($$ is the script even in a subshell)
-children_cpu() {
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f", ($14 + $15) / hz }' "/proc/$$/stat"
 }
 
 build_perses() {
@@ -225,13 +221,13 @@ EOF
 }
 
 install_one() {
-  local name=$1 path spec tmp work wall cpu
+  local name=$1 path spec tmp work
   path=$(path_of "$name")
   spec=$(spec_of "$name")
   # Perses loads no plugin at all when its archive folder (config plugin.archive_path) is missing
   [ "$name" != plugins ] || mkdir -p "$DIR/plugins-archive"
   if [ -e "$path" ] && grep -qxF "$spec" "$STAMP" 2>/dev/null; then
-    printf 'ok     %-24s %-8s cached  %s\n' "$name" "$VERSION" "$path"
+    report_cached "$name" "$VERSION" "$path"
     return
   fi
   need_go
@@ -239,28 +235,14 @@ install_one() {
   tmp="$DIR/.$name.tmp.$$" work="$DIR/.build.$name.$$"
   rm -rf "$tmp" "$work" && mkdir -p "$work"
   echo "building $name $VERSION ..." >&2
-  wall=$EPOCHREALTIME cpu=$(children_cpu)
+  start_timer
   "build_$name" "$tmp" "$work"
   rm -rf "$work" "$path.old"
   if [ -e "$path" ]; then mv "$path" "$path.old"; fi
   mv -f "$tmp" "$path" && rm -rf "$path.old"
   { grep -v "^$name " "$STAMP" 2>/dev/null || true; echo "$spec"; } > "$STAMP.tmp.$$" && mv -f "$STAMP.tmp.$$" "$STAMP"
-  printf 'built  %-24s %-8s %5.0fs wall %5ss cpu  %4s  %s\n' "$name" "$VERSION" \
-    "$(awk -v a="$wall" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" "$(( $(children_cpu) - cpu ))" \
-    "$(du -sh "$path" | cut -f1)" "$path"
+  report_built "$name" "$VERSION" "$path"
 }
 
-if [ "${1:-}" = --paths ]; then
-  for name in "${ORDER[@]}"; do echo "$name $(path_of "$name")"; done
-  exit 0
-fi
-
-want=("$@")
-[ ${#want[@]} -eq 0 ] && want=("${ORDER[@]}")
-for name in "${want[@]}"; do path_of "$name" >/dev/null; done   # unknown names fail before any build
-
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.perses.lock"   # one run at a time per cache (every clone of the user shares it)
-flock -n 9 || { echo "waiting for another install-perses.sh (lock $CACHE/.perses.lock) ..." >&2; flock 9; }
 trap 'rm -rf "$DIR"/.*.tmp.$$ "$DIR"/.build.*.$$ "$STAMP".tmp.$$' EXIT
-for name in "${want[@]}"; do install_one "$name"; done
+install_main "$CACHE/.perses.lock" path_of "$@"
