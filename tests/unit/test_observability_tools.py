@@ -1,44 +1,25 @@
 """scripts/install-observability-tools.sh (`make observability-tools`): where it puts each pinned
 binary, and the licence gate's view of them. Builds nothing (Prometheus with its UI takes minutes)."""
 
-import importlib.util
 import json
 import re
 import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from install_scripts import ROOT, licenses, required, script_paths
+
 SCRIPT = ROOT / "scripts" / "install-observability-tools.sh"
 MODULES = ROOT / "tools" / "observability"
 
-spec = importlib.util.spec_from_file_location("licenses", ROOT / "scripts" / "licenses.py")
-licenses = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = licenses
-spec.loader.exec_module(licenses)
-
-
-def paths(tmp_path: Path) -> dict[str, Path]:
-    out = subprocess.run(["bash", str(SCRIPT), "--paths"], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SANDBOX_USER_CACHE_DIR": str(tmp_path)})
-    return {name: Path(path) for name, path in (line.split(" ", 1) for line in out.stdout.splitlines())}
-
-
-def required(module: str, main: str) -> str:
-    """The version of `main` that tools/observability/<module>/go.mod requires."""
-    text = (MODULES / module / "go.mod").read_text()
-    return re.search(rf"^\s*(?:require\s+)?{re.escape(main)} (v\S+)", text, re.M)[1]
-
 
 def test_every_binary_is_keyed_by_the_version_its_wrapper_module_pins(tmp_path):
-    prometheus = required("prometheus", "github.com/prometheus/prometheus")
-    victorialogs = required("victorialogs", "github.com/VictoriaMetrics/VictoriaLogs")
+    prometheus = required(MODULES / "prometheus" / "go.mod", "github.com/prometheus/prometheus")
+    victorialogs = required(MODULES / "victorialogs" / "go.mod", "github.com/VictoriaMetrics/VictoriaLogs")
     versions = {"prometheus": prometheus, "promtool": prometheus, "victoria-logs": victorialogs,
                 "vlagent": victorialogs,
-                "postgres_exporter": required("postgres-exporter", "github.com/prometheus-community/postgres_exporter"),
-                "pushgateway": required("pushgateway", "github.com/prometheus/pushgateway"),
-                "otelcol": required("otelcol", "go.opentelemetry.io/collector/otelcol")}
-    found = paths(tmp_path)
+                "postgres_exporter": required(MODULES / "postgres-exporter" / "go.mod", "github.com/prometheus-community/postgres_exporter"),
+                "pushgateway": required(MODULES / "pushgateway" / "go.mod", "github.com/prometheus/pushgateway"),
+                "otelcol": required(MODULES / "otelcol" / "go.mod", "go.opentelemetry.io/collector/otelcol")}
+    found = script_paths(SCRIPT, tmp_path)
     assert set(versions) <= set(found)
     for name, version in versions.items():
         assert found[name] == tmp_path / "observability" / f"{name}-{version}" / name
@@ -76,11 +57,8 @@ def test_the_licence_gate_reads_the_npm_packages_bundled_into_the_prometheus_ui(
 
 
 def test_perses_and_its_plugins_are_keyed_by_the_version_its_wrapper_module_pins(tmp_path):
-    out = subprocess.run(["bash", str(ROOT / "scripts" / "install-perses.sh"), "--paths"], capture_output=True,
-                         text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SANDBOX_USER_CACHE_DIR": str(tmp_path)})
-    found = {name: Path(path) for name, path in (line.split(" ", 1) for line in out.stdout.splitlines())}
-    folder = tmp_path / "observability" / f"perses-{required('perses', 'github.com/perses/perses')}"
+    found = script_paths(ROOT / "scripts" / "install-perses.sh", tmp_path)
+    folder = tmp_path / "observability" / f"perses-{required(MODULES / 'perses' / 'go.mod', 'github.com/perses/perses')}"
     assert found == {"perses": folder / "perses", "plugins": folder / "plugins"}
 
 
