@@ -27,11 +27,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from sandbox import aws_state
 from sandbox.lambda_executor import Executor, FunctionSpec, Result, Throttled
 
 # the sandbox's process markers (sandbox/process.py) ride along, so `sandbox down` finds leftovers
 BASE_ENV_KEYS = ("SANDBOX_OWNER", "SANDBOX_COMPONENT", "HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 ASYNC_MAX_AGE = 6 * 3600.0  # AWS keeps an async event up to 6 hours
+SAVE_EVERY = 10.0  # seconds: at most this much of the emulator's changes is lost to a kill -9
 
 
 def _stamp(at: float) -> str:
@@ -220,6 +222,62 @@ LOCALSTACK_VERSION = "4.14.0"  # the LocalStack whose surface this answers like 
 INIT_STAGES = ("BOOT", "START", "READY", "SHUTDOWN")
 
 
+class PersistentState:
+    """The emulator's memory kept in a file (sandbox/aws_state.py): loaded at start, saved at most
+    every SAVE_EVERY seconds after a change, on request and at exit. Without a file the state
+    lives only as long as the process, under an id of its own.
+
+    `GET /_sandbox/state` answers the state's id (what the Terraform task matches its last apply
+    against); `POST /_sandbox/state/save` saves now, to the file or to `{"path": ...}` (a snapshot)."""
+
+    def __init__(self, path: Path | None, warn):
+        self.path = path
+        self.id = aws_state.new_id()
+        self.restored: list[str] = []
+        self.saved_at: float | None = None
+        self._changed = False
+        self._lock = threading.Lock()
+        if path and path.exists():
+            try:
+                loaded = aws_state.load(path)
+            except aws_state.StateError as exc:
+                path.replace(path.with_name(path.name + ".refused"))
+                warn(f"started empty: {exc}; the file is kept as {path.name}.refused")
+                return
+            self.id, self.restored = loaded.state_id, loaded.services
+
+    def changed(self) -> None:
+        self._changed = True
+
+    def save(self, to: Path | None = None) -> dict:
+        target = to or self.path
+        if target is None:
+            return {"id": self.id, "path": None}
+        started = time.monotonic()
+        with self._lock:
+            if to is None:
+                self._changed = False
+            aws_state.save(target, self.id)
+            if to is None:
+                self.saved_at = time.time()
+        return {"id": self.id, "path": str(target), "bytes": target.stat().st_size,
+                "seconds": round(time.monotonic() - started, 3)}
+
+    def keep_saving(self) -> None:
+        def loop():
+            while True:
+                time.sleep(SAVE_EVERY)
+                if self._changed:
+                    self.save()
+
+        if self.path:
+            threading.Thread(target=loop, name="state-saver", daemon=True).start()
+
+    def describe(self) -> dict:
+        return {"id": self.id, "file": str(self.path) if self.path else None, "restored": self.restored,
+                "saved_at": self.saved_at}
+
+
 class LocalStackSurface:
     """LocalStack's own endpoints on the emulator's port, in LocalStack's shapes, so tools written
     for LocalStack (testcontainers' wait strategy, `localstack wait`, curl loops, localstack-client)
@@ -233,20 +291,26 @@ class LocalStackSurface:
     `_localstack` can never be an S3 bucket name, so no path-style S3 request is shadowed.
     """
 
-    def __init__(self, app, init_status: Path | None):
+    def __init__(self, app, init_status: Path | None, state: PersistentState):
         self.app = app
         self.init_status = init_status
+        self.state = state
         if init_status:
             init_status.unlink(missing_ok=True)  # a new emulator: its READY stage has not run yet
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if path == METRICS_PATH and environ.get("REQUEST_METHOD") == "GET":
+        method = environ.get("REQUEST_METHOD")
+        if path == METRICS_PATH and method == "GET":
             return METRICS.serve(start_response)
-        if not path.startswith("/_localstack/") or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        if path.startswith(STATE_PATH):
+            body, status = self.state_call(path, method, environ)
+        elif not path.startswith("/_localstack/") or method not in ("GET", "HEAD"):
             METRICS.request(environ.get("HTTP_AUTHORIZATION", ""))
+            if method not in ("GET", "HEAD"):
+                self.state.changed()
             return self.app(environ, start_response)
-        if path == "/_localstack/health":
+        elif path == "/_localstack/health":
             body, status = self.health(), "200 OK"
         elif path == "/_localstack/init":
             body, status = self.init(), "200 OK"
@@ -260,6 +324,24 @@ class LocalStackSurface:
         data = json.dumps(body).encode()  # LocalStack's spacing ('"s3": "running"'): scripts grep for it
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
         return [data]
+
+    def state_call(self, path: str, method: str, environ) -> tuple[dict, str]:
+        if path == STATE_PATH and method in ("GET", "HEAD"):
+            return self.state.describe(), "200 OK"
+        if path != STATE_PATH + "/save" or method != "POST":
+            return {"error": f"no such endpoint: {method} {path}"}, "404 Not Found"
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            to = request.get("path") if isinstance(request, dict) else None
+            if to is not None and (not isinstance(to, str) or not os.path.isabs(to)):
+                return {"error": "path must be an absolute file path", "field": "path"}, "400 Bad Request"
+        except (ValueError, UnicodeDecodeError):
+            return {"error": "the body must be JSON: {\"path\": \"/absolute/file\"} or nothing"}, "400 Bad Request"
+        try:
+            return self.state.save(Path(to) if to else None), "200 OK"
+        except OSError as exc:
+            return {"error": f"could not write the state: {exc}", "field": "path"}, "400 Bad Request"
 
     @staticmethod
     @functools.cache
@@ -288,6 +370,7 @@ class LocalStackSurface:
 
 
 METRICS_PATH = "/_sandbox/metrics"  # "_" is never in a bucket name: no S3 path-style request is shadowed
+STATE_PATH = "/_sandbox/state"
 
 
 class EmulatorMetrics:
@@ -364,6 +447,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="where the runtimes' folders (awslambdaric, aws-lambda-ric) are built and kept")
     parser.add_argument("--init-status", type=Path, default=None,
                         help="the init task's report of the hooks it ran (served at /_localstack/init)")
+    parser.add_argument("--state-file", type=Path, default=None,
+                        help="keep every resource in this file across restarts (none: in memory only)")
     args = parser.parse_args(argv)
     args.lambda_work_dir.mkdir(parents=True, exist_ok=True)
     args.lambda_log.parent.mkdir(parents=True, exist_ok=True)
@@ -372,15 +457,29 @@ def main(argv: list[str] | None = None) -> None:
     executor = Executor(args.lambda_work_dir, args.lambda_cache_dir, base_env(f"http://{host}:{args.port}"),
                         log.warn, _reserved_elsewhere)
     install(executor, log)
+    state = PersistentState(args.state_file, log.warn)
+    for name in _function_names():
+        METRICS.created(name)
 
     # the environments are process groups of their own: stop them too (moto's SIGTERM/SIGINT
-    # handler exits through sys.exit, so atexit runs)
+    # handler exits through sys.exit, so atexit runs); the state is saved first
     atexit.register(executor.shutdown)
+    if args.state_file:
+        atexit.register(state.save)
+    state.keep_saving()
 
-    serve(args.host, args.port, args.init_status)
+    serve(args.host, args.port, args.init_status, state)
 
 
-def serve(host: str, port: int, init_status: Path | None) -> None:
+def _function_names() -> list[str]:
+    """The Lambda functions a restored state holds."""
+    from moto.awslambda.models import lambda_backends
+
+    return [fn.function_name for account in lambda_backends.values() for backend in account.values()
+            for fn in backend.list_functions()]
+
+
+def serve(host: str, port: int, init_status: Path | None, state: PersistentState) -> None:
     """moto's server (as `moto.server.main` runs it) behind LocalStack's own endpoints."""
     import signal
 
@@ -392,7 +491,7 @@ def serve(host: str, port: int, init_status: Path | None) -> None:
         signal.signal(sig, lambda signum, frame: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     print("Ready.", flush=True)  # the line LocalStack prints, which testcontainers waits for
-    run_simple(host, port, LocalStackSurface(app, init_status), threaded=True, request_handler=MotoRequestHandler)
+    run_simple(host, port, LocalStackSurface(app, init_status, state), threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def plan_summary(sandbox, target: str) -> PlanSummary:
     reason = terraform.missing()
     if reason:
         raise SandboxError(reason)
-    if not terraform._emulator_started():
+    if not terraform.emulator_identity():
         raise SandboxError("the AWS emulator is not running", "sandbox up --only aws")
     zip_path = terraform.lambda_zip()
     plan_file = terraform.work_dir / f"{target}.tfplan"

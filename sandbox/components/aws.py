@@ -3,10 +3,13 @@
 The server is started through `sandbox.aws_server`, which adds a Lambda executor that really runs
 function code (moto without Docker only returns a canned answer) on warm execution environments;
 the runtimes' folders (awslambdaric + boto3 venvs, aws-lambda-ric) are kept in the cache dir.
+Every resource and object is kept in `data/aws/state.pickle` across `down`/`up` (sandbox/aws_state.py);
+`down --wipe` deletes it with the rest of the data.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 from sandbox.components.base import Component, MetricsTarget, ProcessSpec
@@ -25,12 +28,38 @@ class Aws(Component):
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def state_file(self):
+        return self.data_dir / "state.pickle"
+
+    def state_id(self) -> str | None:
+        """The id of what the running emulator holds (sandbox/aws_server.py), None when not up."""
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/_sandbox/state", timeout=2) as answer:
+                return json.loads(answer.read())["id"]
+        except (OSError, urllib.error.URLError, ValueError, KeyError):
+            return None
+
+    def save_state(self, to=None) -> dict:
+        """Save what the emulator holds now: to its state file, or to `to` (a snapshot)."""
+        import urllib.request
+
+        body = json.dumps({"path": str(to)} if to else {}).encode()
+        request = urllib.request.Request(f"{self.endpoint}/_sandbox/state/save", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return json.loads(answer.read())
+
     def processes(self) -> list[ProcessSpec]:
         command = [sys.executable, "-m", "sandbox.aws_server", "--host", "127.0.0.1", "--port", str(self.port),
                    "--lambda-log", str(self.state.log_file("lambda")),
                    "--lambda-work-dir", str(self.data_dir / "lambda"),
                    "--lambda-cache-dir", str(self.settings.user_cache_dir / "lambda-runtimes"),
-                   "--init-status", str(self.state.log_file("lambda").parent / "init-status.json")]
+                   "--init-status", str(self.state.log_file("lambda").parent / "init-status.json"),
+                   "--state-file", str(self.state_file)]
         return [ProcessSpec("moto", command, env={**self.env(), "MOTO_PORT": str(self.port)})]
 
     def probe(self) -> ClientProbe:

@@ -8,8 +8,9 @@ from a filesystem mirror (`terraform.plugin_mirror`), seen under both registry h
 .tf files say `hashicorp/aws`, which OpenTofu reads as registry.opentofu.org and Terraform as
 registry.terraform.io). When the CLI or the provider is missing the task is *skipped* with the
 fix; the rest of the sandbox still starts. Applies are skipped when nothing changed: a
-fingerprint of the .tf files, tfvars and Lambda zip plus the emulator's process start time is
-kept with the outputs.
+fingerprint of the .tf files, tfvars and Lambda zip plus the id of the emulator's state (which
+survives a restart, sandbox/aws_state.py) is kept with the outputs; a cold `up` with data kept
+applies nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sandbox import lambda_package, process
+from sandbox import lambda_package
 from sandbox.components.base import Component, Kind
 from sandbox.errors import SandboxError
 from sandbox.health import Health
@@ -149,10 +150,18 @@ class Terraform(Component):
         return self.work_dir / "state" / workspace / "terraform.tfstate"
 
     # ------------------------------------------------------------ task protocol
-    def _emulator_started(self) -> float | None:
-        record = self.state.load("aws")
-        alive = [p for p in record.processes if process.is_running(p)] if record else []
-        return alive[0].create_time if alive else None
+    def emulator_identity(self) -> str | None:
+        """What the running emulator holds, as an id: the same as long as the resources of the
+        last apply are there (None: no emulator)."""
+        from sandbox.components.aws import Aws
+
+        return Aws(self.settings, self.state).state_id()
+
+    def _emulator_saves(self) -> None:
+        """Have the emulator save what it holds now, so its file has the applied resources."""
+        from sandbox.components.aws import Aws
+
+        Aws(self.settings, self.state).save_state()
 
     def _fingerprint(self, zip_path: Path) -> str:
         digest = hashlib.sha256(zip_path.name.encode())
@@ -173,8 +182,8 @@ class Terraform(Component):
         if reason:
             return Health(False, reason, skipped=True)
         record = self._record()
-        started = self._emulator_started()
-        if not record or started is None or abs(record.get("emulator_started", 0) - started) > 1:
+        identity = self.emulator_identity()
+        if not record or identity is None or record.get("emulator") != identity:
             return Health(False, "not applied to the running emulator")
         if record.get("fingerprint") != self._fingerprint(self.lambda_zip()):
             return Health(False, "terraform files changed since the last apply")
@@ -183,17 +192,17 @@ class Terraform(Component):
     def after_start(self) -> None:
         if self.missing():
             return
-        started = self._emulator_started()
-        if started is None:
+        identity = self.emulator_identity()
+        if identity is None:
             raise SandboxError("the AWS emulator is not running", "sandbox up --only aws first")
-        # the state and the emulator it describes go together: moto keeps everything in memory,
-        # so a state written for another emulator process describes resources that are gone
+        # the Terraform state and the emulator state it describes go together: a state written
+        # for another emulator state (wiped, or lost to a kill -9) describes resources that are gone
         marker = self.work_dir / "state" / f"{WORKSPACE}.emulator"
-        same_emulator = marker.exists() and abs(float(marker.read_text() or 0) - started) <= 1
+        same_emulator = marker.exists() and marker.read_text().strip() == identity
         if not same_emulator:
             shutil.rmtree(self.work_dir / "state" / WORKSPACE, ignore_errors=True)
             marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(str(started))
+            marker.write_text(identity)
         zip_path = self.lambda_zip()
         self.init(WORKSPACE)
         apply = ["apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=20", "-var-file=env/sandbox.tfvars",
@@ -204,8 +213,9 @@ class Terraform(Component):
         # outputs and resources straight from the state file: no more provider start-ups
         state = json.loads(self.state_file(WORKSPACE).read_text())
         resources = sum(len(r.get("instances", [])) for r in state.get("resources", []) if r.get("mode") == "managed")
+        self._emulator_saves()
         self.record_file.write_text(json.dumps({
-            "fingerprint": self._fingerprint(zip_path), "emulator_started": started, "resources": resources,
+            "fingerprint": self._fingerprint(zip_path), "emulator": identity, "resources": resources,
             "outputs": {k: v["value"] for k, v in state.get("outputs", {}).items()},
         }, indent=2))
 

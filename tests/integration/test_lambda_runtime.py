@@ -38,7 +38,7 @@ CREDS = {"region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_ac
 
 
 class Emulator:
-    def __init__(self, tmp: Path, extra_env: dict[str, str]):
+    def __init__(self, tmp: Path, extra_env: dict[str, str], extra_args: tuple[str, ...] = ()):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -50,7 +50,7 @@ class Emulator:
         self.out = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sandbox.aws_server", "--port", str(self.port), "--lambda-log", str(self.log),
-             "--lambda-work-dir", str(tmp / "work"), "--lambda-cache-dir", str(CACHE)],
+             "--lambda-work-dir", str(tmp / "work"), "--lambda-cache-dir", str(CACHE), *extra_args],
             cwd=PROJECT, env=env, stdout=self.out, stderr=subprocess.STDOUT)
         sts = self.client("sts")
 
@@ -63,7 +63,11 @@ class Emulator:
         until(answering, timeout=30, what="the emulator answering STS", interval=0.1,
               not_yet=(BotoCoreError, ClientError))
         self.lam = self.client("lambda", config=Config(retries={"max_attempts": 1}, read_timeout=600))
-        self.role = self.client("iam").create_role(RoleName="lambda-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        iam = self.client("iam")
+        try:
+            self.role = iam.create_role(RoleName="lambda-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        except iam.exceptions.EntityAlreadyExistsException:  # an emulator restarted from its state file
+            self.role = iam.get_role(RoleName="lambda-test")["Role"]["Arn"]
 
     def client(self, name: str, **kwargs):
         return boto3.client(name, endpoint_url=self.url, **CREDS, **kwargs)
