@@ -1,4 +1,4 @@
-"""The `sandbox` command line: up, down, status, env, logs, doctor."""
+"""The `sandbox` command line: up, down, status, env, logs, snapshot, reset, doctor."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -81,7 +82,10 @@ def up(only, runtime, cluster, as_json):
     if as_json:
         started = time.monotonic()
         results = sandbox.up(only)
-        click.echo(json.dumps({"seconds": round(time.monotonic() - started, 3), "components": [
+        snapshot_s = sandbox.first_up_snapshot_s
+        click.echo(json.dumps({"seconds": round(time.monotonic() - started, 3),
+                               "first_up_snapshot_seconds": None if snapshot_s is None else round(snapshot_s, 3),
+                               "components": [
             {"component": r.name, "action": r.action, "seconds": round(r.seconds, 3), "health": r.health.detail}
             for r in results]}, indent=2))
         return
@@ -128,6 +132,8 @@ def up(only, runtime, cluster, as_json):
         comp = sandbox.component(result.name)
         table.add_row(result.name, result.action, f"{result.seconds:.1f}s", _endpoint(comp), result.health.detail)
     console.print(table)
+    if sandbox.first_up_snapshot_s is not None:
+        console.print(f"took the first-up snapshot (what `sandbox reset` returns to) in {sandbox.first_up_snapshot_s:.1f}s")
 
 
 def _endpoint(comp) -> str:
@@ -322,6 +328,86 @@ def flink_cancel(no_savepoint):
         raise SandboxError("no analytics job is running", "`sandbox flink submit` or `sandbox up`")
     path = analytics.cancel(savepoint=not no_savepoint)
     console.print(f"stopped; savepoint: {path}" if path else "cancelled")
+
+
+@main.group()
+def snapshot():
+    """Save and load one consistent point in time of every stateful component (sandbox/snapshots.py)."""
+
+
+def _snapshots():
+    from sandbox.snapshots import Snapshots
+
+    return Snapshots(_sandbox())
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MiB"
+
+
+@snapshot.command("save")
+@click.argument("name")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write it as a tarball (.tar, or .tar.gz compressed) another machine can load.")
+@click.option("--replace", is_flag=True, help="Overwrite a snapshot of that name.")
+def snapshot_save(name, output, replace):
+    """Stop, copy every stateful component's files, start again (when it was running)."""
+    started = time.monotonic()
+    info = _snapshots().save(name, output, replace)
+    where = f", written to {output}" if output else ""
+    console.print(f"saved snapshot {info.name} ({', '.join(info.components)}; {_size(info.bytes)}) "
+                  f"in {time.monotonic() - started:.1f}s{where}")
+
+
+@snapshot.command("load")
+@click.argument("source", metavar="NAME|FILE")
+def snapshot_load(source):
+    """Bring every stateful component back to a snapshot (a name, or a file from --output)."""
+    started = time.monotonic()
+    info = _snapshots().load(source)
+    console.print(f"loaded snapshot {info.name} of {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(info.created))} "
+                  f"in {time.monotonic() - started:.1f}s")
+
+
+@snapshot.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def snapshot_list(as_json):
+    """The snapshots of this sandbox, oldest first."""
+    found = _snapshots().list()
+    if as_json:
+        click.echo(json.dumps([{"name": i.name, "created": i.created, "runtime": i.runtime, "bytes": i.bytes,
+                                "components": i.components} for i in found], indent=2))
+        return
+    table = Table(title="sandbox snapshots", title_justify="left")
+    for column in ("name", "created", "runtime", "size", "components"):
+        table.add_column(column)
+    for i in found:
+        table.add_row(i.name, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(i.created)), i.runtime,
+                      _size(i.bytes), ", ".join(i.components))
+    console.print(table)
+
+
+@snapshot.command("rm")
+@click.argument("name")
+def snapshot_rm(name):
+    """Delete a snapshot."""
+    _snapshots().remove(name)
+    console.print(f"removed snapshot {name}")
+
+
+@main.command()
+def reset():
+    """Back to the state right after the first healthy `up` (the automatic first-up snapshot)."""
+    from sandbox.snapshots import FIRST_UP
+
+    snapshots = _snapshots()
+    if FIRST_UP not in {i.name for i in snapshots.list()}:
+        raise SandboxError("no first-up snapshot to reset to",
+                           "it is taken after the first healthy full `sandbox up` of a new or wiped sandbox "
+                           "(with snapshots.first_up on); `sandbox up` now takes it")
+    started = time.monotonic()
+    snapshots.load(FIRST_UP)
+    console.print(f"reset to the first-up snapshot in {time.monotonic() - started:.1f}s")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -51,6 +51,7 @@ class Sandbox:
         self._runtime = _runtime(self.settings, self.state)
         self._tasks = TaskRuntime(self.settings, self.state)
         self._services: Runtime = self._runtime
+        self.first_up_snapshot_s: float | None = None  # set by an `up` that took the first-up snapshot
         if self.settings.runtime == "cluster":
             from sandbox.runtimes.cluster import ClusterRuntime  # the services run in the cluster
 
@@ -81,6 +82,14 @@ class Sandbox:
                 scrape.refresh(self.settings, self.state)  # the replicas `up` started
             if errors:
                 raise SandboxError("; ".join(errors))
+        if only is None and self.settings.snapshots.first_up:
+            from sandbox.snapshots import FIRST_UP, Snapshots
+
+            snapshots = Snapshots(self)
+            if snapshots.supported() and not snapshots.path(FIRST_UP).exists():
+                started = time.monotonic()
+                snapshots.save(FIRST_UP)
+                self.first_up_snapshot_s = time.monotonic() - started
         return results
 
     @staticmethod
@@ -174,6 +183,9 @@ class Sandbox:
                 self.state.remove(health_cache.MONITOR)
                 if wipe:
                     self.state.wipe()
+                    from sandbox.snapshots import FIRST_UP, Snapshots
+
+                    Snapshots(self).drop(FIRST_UP)  # it describes what was wiped; named ones stay
         return stopped
 
     # ---------------------------------------------------------------- status / env / logs

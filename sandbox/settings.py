@@ -159,6 +159,13 @@ class ObservabilitySettings(Section):
     ports: ObservabilityPorts = ObservabilityPorts()
 
 
+class SnapshotSettings(Section):
+    """`first_up`: take the `first-up` snapshot (what `sandbox reset` loads) after the first healthy
+    full `up` of a new or wiped sandbox; it costs a stop and a start then."""
+
+    first_up: bool = True
+
+
 class Settings(BaseSettings):
     """Everything configurable about the sandbox. Paths default to folders of this project."""
 
@@ -182,6 +189,7 @@ class Settings(BaseSettings):
     docker: DockerSettings = DockerSettings()
     cluster: ClusterSettings = ClusterSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+    snapshots: SnapshotSettings = SnapshotSettings()
 
     @classmethod
     def settings_customise_sources(

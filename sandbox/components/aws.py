@@ -88,6 +88,9 @@ class Aws(Component):
             **TEST_CREDENTIALS,
         }
 
+    def snapshot_paths(self):
+        return [self.state_file]  # not the Lambda work dir: code unpacked again from the state
+
     def log_files(self):
         return [self.log_file, self.state.log_file("lambda")]
 

@@ -153,6 +153,11 @@ class Component(ABC):
     def log_files(self) -> list[Path]:
         return [self.log_file]
 
+    def snapshot_paths(self) -> list[Path]:
+        """The files holding this component's state, under the state dir: what a snapshot keeps
+        (sandbox/snapshots.py), copied while the component is stopped. None by default."""
+        return []
+
     def metrics_targets(self) -> list[MetricsTarget]:
         """The Prometheus endpoints of the running component (none by default)."""
         return []

@@ -116,6 +116,9 @@ class Flink(Component):
         return Health(True, f"{overview['taskmanagers']} TaskManager, {overview['slots-available']}/"
                             f"{overview['slots-total']} slots free, {overview['jobs-running']} job(s) running")
 
+    def snapshot_paths(self) -> list[Path]:
+        return [self.data_dir]
+
     def env(self) -> dict[str, str]:
         return {
             "FLINK_REST_URL": self.rest_url,

@@ -47,6 +47,9 @@ class Gcs(Component):
         buckets = [b.name for b in self._client().list_buckets(timeout=2)]
         return Health(True, f"{len(buckets)} bucket(s)")
 
+    def snapshot_paths(self) -> list[Path]:
+        return [self.data_dir]
+
     def env(self) -> dict[str, str]:
         return {"STORAGE_EMULATOR_HOST": self.endpoint, "GOOGLE_CLOUD_PROJECT": self.settings.gcs.project,
                 "GCS_BUCKET": self.settings.gcs.default_bucket}

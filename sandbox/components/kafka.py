@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from pathlib import Path
 
 from sandbox import observability
 from sandbox.components.base import Component, MetricsTarget, ProcessSpec, require_binary
@@ -212,6 +213,9 @@ class Kafka(Component):
             except KafkaException as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise
+
+    def snapshot_paths(self) -> list[Path]:
+        return [self.data_dir]
 
     def env(self) -> dict[str, str]:
         return {"KAFKA_BROKERS": self.bootstrap}

@@ -61,6 +61,9 @@ class Postgres(Component):
         for lock_file in [data / "postmaster.pid", *data.glob(".s.PGSQL.*.lock")]:  # socket locks too
             _remove_stale_pid_file(lock_file)
         if (data / "PG_VERSION").exists():
+            data.chmod(0o700)  # the server refuses a data dir others can read (a copied one)
+            if self.os_user:
+                _own(data, self.os_user)  # restored from a snapshot by root: files of root's
             return
         data.mkdir(parents=True, exist_ok=True)
         data.chmod(0o700)
@@ -133,6 +136,9 @@ class Postgres(Component):
                 conn.execute(sqlalchemy.text(f'CREATE DATABASE "{pg.database}" OWNER "{pg.user}"'))
         (self.conf_dir / "app-role-created").touch()
 
+    def snapshot_paths(self) -> list[Path]:
+        return [self.data_dir]
+
     def env(self) -> dict[str, str]:
         pg = self.settings.postgres
         return {
@@ -173,3 +179,12 @@ def _remove_stale_pid_file(pid_file: Path) -> None:
         alive = False
     if not alive:
         pid_file.unlink(missing_ok=True)
+
+
+def _own(data: Path, user: str) -> None:
+    """Give the data dir to the server's user where another owns a file of it (root's copy)."""
+    entry = pwd.getpwnam(user)
+    for path in [data, *data.rglob("*")]:
+        if path.lstat().st_uid != entry.pw_uid:
+            os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+

@@ -219,6 +219,10 @@ class Terraform(Component):
             "outputs": {k: v["value"] for k, v in state.get("outputs", {}).items()},
         }, indent=2))
 
+    def snapshot_paths(self) -> list[Path]:
+        """The workspaces' state and the last apply's record: they describe the emulator's state."""
+        return [self.work_dir / "state", self.record_file]
+
     def outputs(self) -> dict:
         return self._record().get("outputs", {})
 
