@@ -99,6 +99,7 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="bench-cluster-", dir=PROJECT / ".cache"))
     state.chmod(0o755)  # postgres runs as its own OS user
     env = {**os.environ, "SANDBOX_STATE_DIR": str(state / "state"), "SANDBOX_RUNTIME": "cluster",
+           "SANDBOX_SNAPSHOTS__FIRST_UP": "false",  # the figures are of `up` itself
            **shifted_env(1000, replica_base=29000)}
     results: dict = {}
     try:

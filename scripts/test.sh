@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: unit tests, then every suite against one real native sandbox (started here if
-# none is running, and stopped again at the end in that case).
+# none is running, and stopped again at the end in that case). A sandbox that already had data
+# gets it back at the end (`sandbox snapshot`), whatever the tests made.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$PWD/.venv/bin"
@@ -17,7 +18,20 @@ python -m pytest tests/gitops
 
 was_running=0
 if sandbox status >/dev/null 2>&1; then was_running=1; fi
+# the developer's data as it was before the tests, in a snapshot loaded again at the end (a new or
+# wiped sandbox has none to keep)
+kept=""
+state_dir="$(python -c 'from sandbox.settings import settings; print(settings().state_dir)')"
+if [ -d "$state_dir/data" ]; then
+  kept="before-make-test"
+  echo "== keeping this sandbox's data in snapshot $kept (loaded again at the end)"
+  sandbox snapshot save "$kept" --replace
+fi
 stop_if_started() {
+  if [ -n "$kept" ]; then
+    echo "== loading snapshot $kept: the data as it was before the tests"
+    sandbox snapshot load "$kept" && sandbox snapshot rm "$kept" || true
+  fi
   if [ "$was_running" = 0 ]; then sandbox down || true; fi
 }
 trap stop_if_started EXIT
