@@ -373,7 +373,7 @@ def snapshot_load(source):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def snapshot_list(as_json):
     """The snapshots of this sandbox, oldest first."""
-    found = _snapshots().list()
+    found = _snapshots().saved()
     if as_json:
         click.echo(json.dumps([{"name": i.name, "created": i.created, "runtime": i.runtime, "bytes": i.bytes,
                                 "components": i.components} for i in found], indent=2))
@@ -401,7 +401,7 @@ def reset():
     from sandbox.snapshots import FIRST_UP
 
     snapshots = _snapshots()
-    if FIRST_UP not in {i.name for i in snapshots.list()}:
+    if FIRST_UP not in {i.name for i in snapshots.saved()}:
         raise SandboxError("no first-up snapshot to reset to",
                            "it is taken after the first healthy full `sandbox up` of a new or wiped sandbox "
                            "(with snapshots.first_up on); `sandbox up` now takes it")

@@ -2,10 +2,11 @@
 
 A snapshot is `<state_dir>/snapshots/<name>/`: `snapshot.json` (format, when, runtime, and per
 component the paths it kept, relative to the state dir) beside `files/`, a copy of those paths
-(each component names them: `Component.snapshot_paths()`). Consistent because nothing runs while
-it is copied: a running sandbox stops the analytics job with a savepoint (kept with Flink's data,
-so the job resumes from it), stops everything (Postgres and Kafka shut down cleanly, the AWS
-emulator writes its state file), copies, and starts again. Loading is the same with the copy
+(each component names them: `Component.snapshot_paths()`). Consistent because nothing that writes
+them runs while they are copied: a running sandbox stops the analytics job with a savepoint (kept
+with Flink's data, so the job resumes from it), stops the stores and everything holding their
+state (Postgres and Kafka shut down cleanly, the AWS emulator writes its state file; the
+services), copies, and starts them again. Loading is the same with the copy
 going the other way, so after it a booking made after the save is gone from the topic, the
 database and the analytics, and one made before is in all three. Metrics and logs are not part
 of it: they observe the sandbox, and a load must not rewrite their history.
@@ -21,6 +22,8 @@ import re
 import shutil
 import tarfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,7 +170,7 @@ class Snapshots:
         size = sum(p.stat().st_size for p in (self.path(name) / "files").rglob("*") if p.is_file())
         return Info(name, manifest["created"], manifest["runtime"], size, sorted(manifest["components"]))
 
-    def list(self) -> list[Info]:
+    def saved(self) -> list[Info]:
         if not self.dir.exists():
             return []
         found = []
@@ -220,29 +223,41 @@ class Snapshots:
         return name
 
     # ---------------------------------------------------------------- stop and start around a copy
-    class _Stopped:
-        def __init__(self, snapshots: Snapshots, running: bool, savepoint: bool):
-            self.snapshots, self.running, self.savepoint = snapshots, running, savepoint
+    def restarted(self) -> list[str] | None:
+        """What must stop while files are copied: the stateful stores, the analytics job's heartbeat
+        and every service (their connections and consumer positions are of the old state); the
+        Flink cluster, the gateway and the observers keep running. None: everything (cluster mode,
+        whose pods cannot be restarted one component at a time from here)."""
+        from sandbox.components.base import Kind
 
-        def __enter__(self):
-            sandbox = self.snapshots.sandbox
-            if self.running:
-                if self.savepoint and "analytics" in sandbox.names():
-                    try:
-                        sandbox.component("analytics").cancel(savepoint=True)
-                    except (SandboxError, OSError) as exc:
-                        raise SandboxError(f"could not stop the analytics job with a savepoint: {exc}",
-                                           "see `sandbox logs analytics`; the sandbox was left running") from None
-                sandbox.down()
-            return self
+        if self.sandbox.settings.runtime != "native":
+            return None
+        names = self.sandbox.names()
+        stores = [n for n in self._kept() if n != "flink"]  # Flink's files are the job's, not the cluster's
+        wanted = {*stores, "analytics", *(n for n in names if self.sandbox.component(n).kind is Kind.SERVICE)}
+        return [n for n in names if n in wanted]
 
-        def __exit__(self, *exc_info):
-            if self.running:
-                self.snapshots.sandbox.up()
-            return False
-
-    def _stopped(self, running: bool, savepoint: bool = True) -> _Stopped:
-        return self._Stopped(self, running, savepoint)
+    @contextmanager
+    def _stopped(self, running: bool, savepoint: bool = True) -> Iterator[None]:
+        """Stop what the copy needs stopped (the analytics job first, with a savepoint when saving),
+        and start the whole sandbox again afterwards, also when the copy failed."""
+        if not running:
+            yield
+            return
+        sandbox = self.sandbox
+        if "analytics" in sandbox.names():
+            try:
+                sandbox.component("analytics").cancel(savepoint=savepoint)
+            except (SandboxError, OSError) as exc:
+                if savepoint:
+                    raise SandboxError(f"could not stop the analytics job with a savepoint: {exc}",
+                                       "see `sandbox logs analytics`; the sandbox was left running") from None
+        restarted = self.restarted()
+        sandbox.down(",".join(restarted) if restarted is not None else None)
+        try:
+            yield
+        finally:
+            sandbox.up()
 
 
 def _remove(path: Path) -> None:

@@ -117,7 +117,8 @@ class Flink(Component):
                             f"{overview['slots-total']} slots free, {overview['jobs-running']} job(s) running")
 
     def snapshot_paths(self) -> list[Path]:
-        return [self.data_dir]
+        """The job's savepoints and checkpoints; not the running cluster's scratch space (tmp)."""
+        return [self.data_dir / "savepoints", self.data_dir / "checkpoints"]
 
     def env(self) -> dict[str, str]:
         return {
