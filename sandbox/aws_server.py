@@ -278,6 +278,33 @@ class PersistentState:
                 "saved_at": self.saved_at}
 
 
+READ_ACTIONS = ("Get", "List", "Describe", "Scan", "Query", "BatchGet", "Head", "Lookup", "Search")
+
+
+def _changes_state(environ) -> bool:
+    """Whether a call may change what the emulator holds, so the state file is saved after it.
+    Reads are told apart by method, by the JSON protocol's X-Amz-Target, by the query protocol's
+    Action (the body is read and put back), and Lambda's Invoke by its path: the monitor's STS
+    health call every 2 s and the services' reads then cost no save."""
+    import io
+
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    if environ.get("PATH_INFO", "").endswith("/invocations"):
+        return False
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return not target.rsplit(".", 1)[-1].startswith(READ_ACTIONS)
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") and 0 < length <= 65536:
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
+        return not action.startswith(READ_ACTIONS)
+    return True
+
+
 class LocalStackSurface:
     """LocalStack's own endpoints on the emulator's port, in LocalStack's shapes, so tools written
     for LocalStack (testcontainers' wait strategy, `localstack wait`, curl loops, localstack-client)
@@ -307,7 +334,7 @@ class LocalStackSurface:
             body, status = self.state_call(path, method, environ)
         elif not path.startswith("/_localstack/") or method not in ("GET", "HEAD"):
             METRICS.request(environ.get("HTTP_AUTHORIZATION", ""))
-            if method not in ("GET", "HEAD"):
+            if _changes_state(environ):
                 self.state.changed()
             return self.app(environ, start_response)
         elif path == "/_localstack/health":

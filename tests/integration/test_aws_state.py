@@ -5,6 +5,7 @@ with a warning and kept, never half-loaded."""
 from __future__ import annotations
 
 import json
+import time
 import pickle
 import signal
 import urllib.error
@@ -102,5 +103,28 @@ def test_a_state_of_another_version_is_refused_and_kept(tmp_path, header):
         assert emulator.client("s3").list_buckets()["Buckets"] == []
         assert (tmp_path / "state.pickle.refused").exists()
         assert "started empty" in emulator.log_text()
+    finally:
+        emulator.stop()
+
+
+def test_reads_cost_no_save_and_a_change_is_saved_within_seconds(tmp_path):
+    from sandbox.aws_server import SAVE_EVERY
+
+    emulator = Emulator(tmp_path, {}, ("--state-file", str(tmp_path / "state.pickle")))
+    try:
+        time.sleep(SAVE_EVERY + 1)  # the set-up's IAM role is saved by now
+        saved_at = _state(emulator)["saved_at"]
+        assert saved_at is not None
+        reads_until = time.monotonic() + SAVE_EVERY + 2
+        while time.monotonic() < reads_until:  # the monitor's health call and the services' reads
+            emulator.client("sts").get_caller_identity()
+            emulator.client("s3").list_buckets()
+            emulator.client("dynamodb").list_tables()
+            emulator.client("iam").list_roles()
+            time.sleep(0.5)
+        assert _state(emulator)["saved_at"] == saved_at
+        emulator.client("s3").create_bucket(Bucket="saved-soon")
+        time.sleep(SAVE_EVERY + 1)
+        assert _state(emulator)["saved_at"] > saved_at
     finally:
         emulator.stop()
