@@ -64,7 +64,7 @@ class Perses(ObservabilityPart):
         response = requests.get(f"{self.url}/api/v1/projects/{PROJECT}/dashboards", timeout=3)
         if not response.ok:
             return Health(False, f"dashboards API {response.status_code}")
-        served = {d["metadata"]["name"] for d in response.json()}
+        served = {d["metadata"]["name"] for d in response.json() or []}  # `null` before the first pass
         missing = [name for name in dashboard_names() if name not in served]
         if missing:
             return Health(False, f"not provisioned yet: {', '.join(missing)}")
