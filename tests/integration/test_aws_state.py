@@ -5,9 +5,9 @@ with a warning and kept, never half-loaded."""
 from __future__ import annotations
 
 import json
-import time
 import pickle
 import signal
+import time
 import urllib.error
 import urllib.request
 

@@ -6,7 +6,7 @@ import json
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-from sandbox.aws_server import LocalStackSurface
+from sandbox.aws_server import LocalStackSurface, PersistentState
 from sandbox.components.init_hooks import InitHooks
 from sandbox.settings import load_settings
 from sandbox.state import StateDir
@@ -52,7 +52,7 @@ def test_no_hooks_is_done_once_run(tmp_path):
 def surface(tmp_path, report: dict | None = None):
     status = tmp_path / "init-status.json"
     status.write_text("stale")  # what an earlier emulator process left
-    app = LocalStackSurface(lambda environ, start: Response("moto")(environ, start), status)
+    app = LocalStackSurface(lambda environ, start: Response("moto")(environ, start), status, PersistentState(None, print))
     assert not status.exists()  # a new emulator has not run its READY stage
     if report is not None:
         status.write_text(json.dumps(report))
