@@ -100,7 +100,7 @@ def specs(cache_dir: Path = PROJECT_ROOT / ".cache") -> dict[str, ImageSpec]:
         ImageSpec("gcs", "sandbox-local/fake-gcs-server:gcp-storage-emulator", PYTHON_TAG),
         ImageSpec("aws-emulator", "sandbox-local/aws-emulator:moto-5.2.5", PYTHON_TAG,
                   files={f"sandbox/{name}": PROJECT_ROOT / "sandbox" / name
-                         for name in ("__init__.py", "aws_server.py", "lambda_executor.py", "lambda_runtimes.py",
+                         for name in ("__init__.py", "aws_server.py", "aws_state.py", "lambda_executor.py", "lambda_runtimes.py",
                                       "lambda_runtime.py", "lambda_runtime.mjs")}),
         ImageSpec("flink", "sandbox-local/flink:1.19.3", JAVA_TAG, {"connectors": jars / "flink"}),
     ]
