@@ -353,6 +353,9 @@ def main() -> None:
         bench_full_stack(env, results)
         bench_observability(env, results)
         sandbox_env = json.loads(sandbox("env", "--format", "json", env=env).stdout)
+        from bench.terraform_small_root import measure as small_root
+
+        results["terraform_small_root"] = small_root(env, sandbox_env)
         bench_booking(sandbox_env, env, results, args.load_seconds)
         bench_seed_baseline(sandbox_env, env, results, args.load_seconds)
         bench_flink(sandbox_env, env, results, args.flink_bookings)
