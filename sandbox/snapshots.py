@@ -219,7 +219,11 @@ class Snapshots:
         shutil.rmtree(self.dir / name, ignore_errors=True)
         (staging / name).rename(self.dir / name)
         shutil.rmtree(staging, ignore_errors=True)
-        self.manifest(name)
+        try:
+            self.manifest(name)
+        except SandboxError:
+            shutil.rmtree(self.dir / name, ignore_errors=True)  # never listed as if loadable
+            raise
         return name
 
     # ---------------------------------------------------------------- stop and start around a copy
