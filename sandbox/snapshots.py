@@ -153,17 +153,7 @@ class Snapshots:
 
     # ---------------------------------------------------------------- list, rm, export
     def manifest(self, name: str) -> dict:
-        path = self.path(name) / "snapshot.json"
-        try:
-            manifest = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise SandboxError(f"no snapshot {name}", "sandbox snapshot list shows the snapshots") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SandboxError(f"snapshot {name} is unreadable ({exc})", f"sandbox snapshot rm {name}") from None
-        if manifest.get("format") != FORMAT:
-            raise SandboxError(f"snapshot {name} has format {manifest.get('format')}; this sandbox reads format "
-                               f"{FORMAT}", "load it with the version of the sandbox that saved it")
-        return manifest
+        return _check_manifest(self.path(name) / "snapshot.json", name)
 
     def info(self, name: str) -> Info:
         manifest = self.manifest(name)
@@ -216,14 +206,14 @@ class Snapshots:
         except (tarfile.TarError, OSError) as exc:
             raise SandboxError(f"{tarball} is not a readable snapshot file ({exc})",
                                "give a file written by --output") from None
+        try:
+            _check_manifest(staging / name / "snapshot.json", name)  # before it replaces a same-named one
+        except SandboxError:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         shutil.rmtree(self.dir / name, ignore_errors=True)
         (staging / name).rename(self.dir / name)
         shutil.rmtree(staging, ignore_errors=True)
-        try:
-            self.manifest(name)
-        except SandboxError:
-            shutil.rmtree(self.dir / name, ignore_errors=True)  # never listed as if loadable
-            raise
         return name
 
     # ---------------------------------------------------------------- stop and start around a copy
@@ -262,6 +252,20 @@ class Snapshots:
             yield
         finally:
             sandbox.up()
+
+
+def _check_manifest(path: Path, name: str) -> dict:
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SandboxError(f"no snapshot {name}", "sandbox snapshot list shows the snapshots") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SandboxError(f"snapshot {name} is unreadable ({exc})", f"sandbox snapshot rm {name}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else "?"
+        raise SandboxError(f"snapshot {name} has format {found}; this sandbox reads format {FORMAT}",
+                           "load it with the version of the sandbox that saved it")
+    return manifest
 
 
 def _remove(path: Path) -> None:
