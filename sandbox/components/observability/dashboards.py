@@ -6,6 +6,7 @@ datasource and the time-series panel) sit beside its binary in the per-user cach
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from string import Template
 
@@ -20,10 +21,17 @@ PROJECT = "ticketing"
 
 
 def dashboard_names() -> list[str]:
-    """The dashboards of gitops/monitoring/dashboards, by metadata.name."""
+    """The dashboards of gitops/monitoring/dashboards, by metadata.name; parsed again only when a
+    file changed (the monitor asks every round)."""
+    files = tuple((path, path.stat().st_mtime_ns) for path in sorted(DASHBOARDS.glob("*.yaml")))
+    return _names(files)
+
+
+@functools.lru_cache(maxsize=4)
+def _names(files: tuple[tuple[Path, int], ...]) -> list[str]:
     import yaml
 
-    return sorted(yaml.safe_load(path.read_text())["metadata"]["name"] for path in DASHBOARDS.glob("*.yaml"))
+    return sorted(yaml.safe_load(path.read_text())["metadata"]["name"] for path, _ in files)
 
 
 class Perses(ObservabilityPart):
