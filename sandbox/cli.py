@@ -104,7 +104,7 @@ def up(only, runtime, cluster, as_json):
         return table
 
     def progress(name: str, phase: str) -> None:
-        _, since = phases[name]
+        _, since = phases.get(name, (phase, time.monotonic()))  # a new row: the first-up snapshot
         phases[name] = (phase, since)
 
     with Live(render(), console=console, refresh_per_second=8, transient=True) as live:

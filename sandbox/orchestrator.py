@@ -88,7 +88,9 @@ class Sandbox:
             snapshots = Snapshots(self)
             if snapshots.supported() and not snapshots.path(FIRST_UP).exists():
                 started = time.monotonic()
+                progress("first-up snapshot", "saving")
                 snapshots.save(FIRST_UP)
+                progress("first-up snapshot", "healthy")
                 self.first_up_snapshot_s = time.monotonic() - started
         return results
 
