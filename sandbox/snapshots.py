@@ -240,18 +240,29 @@ class Snapshots:
             return
         sandbox = self.sandbox
         if "analytics" in sandbox.names():
-            try:
-                sandbox.component("analytics").cancel(savepoint=savepoint)
-            except (SandboxError, OSError) as exc:
-                if savepoint:
-                    raise SandboxError(f"could not stop the analytics job with a savepoint: {exc}",
-                                       "see `sandbox logs analytics`; the sandbox was left running") from None
+            _stop_job(sandbox.component("analytics"), savepoint)
         restarted = self.restarted()
         sandbox.down(",".join(restarted) if restarted is not None else None)
         try:
             yield
         finally:
             sandbox.up()
+
+
+def _stop_job(analytics, savepoint: bool, attempts: int = 5) -> None:
+    """Stop the analytics job, with a savepoint when saving. A job submitted moments ago (by the
+    previous load, say) refuses a savepoint until all its tasks run: tried again for a while."""
+    for attempt in range(attempts):
+        try:
+            analytics.cancel(savepoint=savepoint)
+            return
+        except (SandboxError, OSError) as exc:
+            if not savepoint:
+                return  # a load replaces the job's state anyway; `up` submits it again
+            if attempt == attempts - 1:
+                raise SandboxError(f"could not stop the analytics job with a savepoint ({exc})",
+                                   "the sandbox was left running; see `sandbox logs analytics`") from None
+            time.sleep(3)
 
 
 def _check_manifest(path: Path, name: str) -> dict:
