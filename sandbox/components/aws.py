@@ -37,8 +37,8 @@ class Aws(Component):
         import urllib.error
         import urllib.request
 
-        try:
-            with urllib.request.urlopen(f"{self.endpoint}/_sandbox/state", timeout=2) as answer:
+        try:  # a generous timeout: a busy emulator (saving its state) answers late, not differently
+            with urllib.request.urlopen(f"{self.endpoint}/_sandbox/state", timeout=10) as answer:
                 return json.loads(answer.read())["id"]
         except (OSError, urllib.error.URLError, ValueError, KeyError):
             return None
