@@ -10,8 +10,7 @@ from svc_common.readiness import Dependency
 
 from . import config as config_mod
 from .db import make_engine
-from .last_good import LastGoodPages
-from .models import check
+from .last_good import LastGoodPages, keep_first_page
 from .routes import events_bp, health_bp
 
 SERVICE = "event-catalog"
@@ -26,8 +25,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     engine = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
     app.extensions["event_catalog.engine"] = engine
-    app.extensions["event_catalog.database"] = Dependency("database", lambda: check(engine))
-    app.extensions["event_catalog.last_good"] = LastGoodPages(app.config["EVENTS_STALE_IF_ERROR_S"])
+    last_good = app.extensions["event_catalog.last_good"] = LastGoodPages(app.config["EVENTS_STALE_IF_ERROR_S"])
+    app.extensions["event_catalog.database"] = Dependency("database", lambda: keep_first_page(engine, last_good))
     init_http(app, SERVICE)
     register_database_error_handler(app)
     app.register_blueprint(health_bp)

@@ -5,7 +5,9 @@ Listing events is what the page and every browsing client do first; a database r
 failover should not blank it. Each replica keeps the last page it answered for each query
 (``limit``, cursor, ``name``), at most ``max_entries`` of them (least recently used go first),
 and serves one only when the database is unavailable and the copy is at most ``max_age_s`` old.
-Such a copy may show stale ``tickets_available``; a booking is decided by the consumer against
+The readiness check also lists the first page (``keep_first_page``) when this replica's copy of it
+is missing or older than ``refresh_s``: a replica the balancer never sent a list to (a new one, or
+one a random balancer skipped) can answer it too. Such a copy may show stale ``tickets_available``; a booking is decided by the consumer against
 the database anyway. Nothing else is cached: an answer from a working database is always fresh.
 """
 from __future__ import annotations
@@ -15,7 +17,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 
+from sqlalchemy.engine import Engine
+
+from . import models
 from .models import Page
+from .validation import DEFAULT_LIMIT
+
+FIRST_PAGE = (DEFAULT_LIMIT, None, None)  # the key of GET /events with no query (routes.list_events)
 
 
 class LastGoodPages:
@@ -31,6 +39,11 @@ class LastGoodPages:
             while len(self._pages) > self.max_entries:
                 self._pages.popitem(last=False)
 
+    def age(self, key: Hashable) -> float | None:
+        with self._lock:
+            kept = self._pages.get(key)
+        return None if kept is None else time.monotonic() - kept[1]
+
     def get(self, key: Hashable) -> tuple[Page, float] | None:
         """The page kept for ``key`` and its age in seconds, unless there is none young enough."""
         with self._lock:
@@ -40,3 +53,13 @@ class LastGoodPages:
         page, stored = kept
         age = time.monotonic() - stored
         return (page, age) if age <= self.max_age_s else None
+
+
+def keep_first_page(engine: Engine, pages: LastGoodPages, refresh_s: float = 30.0) -> None:
+    """The database readiness check: raise unless the database answers; list the first page into
+    ``pages`` when their copy is missing or older than ``refresh_s`` (else only the cheap check)."""
+    age = pages.age(FIRST_PAGE)
+    if age is None or age > refresh_s:
+        pages.put(FIRST_PAGE, models.list_events(engine, DEFAULT_LIMIT))
+    else:
+        models.check(engine)

@@ -36,7 +36,7 @@ def list_events():
     While the database is down, the last page answered for the same query (at most
     EVENTS_STALE_IF_ERROR_S old) is answered instead, said by ``Age`` and ``Cache-Status``."""
     q = parse_list_query(request.args)
-    key = (q["limit"], q["after"], q["name"])
+    key = (q["limit"], q["after"], q["name"])  # last_good.FIRST_PAGE for the plain list
     last_good = current_app.extensions["event_catalog.last_good"]
     stale_s = None
     try:

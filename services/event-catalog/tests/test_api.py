@@ -253,3 +253,35 @@ def test_database_down_answers_the_last_good_page_of_the_same_query(tmp_path):
         assert_retryable_503(c.get("/events", query_string={"limit": "2"}))
     finally:
         app.extensions["event_catalog.engine"].dispose()
+
+
+def test_a_replica_asked_only_for_readiness_still_answers_the_plain_list_while_the_database_is_down(tmp_path):
+    """The readiness check keeps a copy of the first page, so a replica the balancer never sent a
+    list to answers it from that copy during an outage (seen in cluster mode: a random balancer)."""
+    import time
+
+    from event_catalog.app import create_app
+    from event_catalog.db import make_engine
+    from event_catalog.models import MIGRATIONS
+
+    from svc_common.migrations import apply
+
+    db = tmp_path / "events.db"
+    engine = make_engine(f"sqlite:///{db}")
+    apply(engine, "event-catalog", MIGRATIONS)
+    engine.dispose()
+    app = create_app({"DATABASE_URL": f"sqlite:///{db}", "TESTING": True})
+    try:
+        c = app.test_client()
+        assert c.get("/ready").get_json()["dependencies"]["database"] == "ok"
+        deadline = time.monotonic() + 5
+        while app.extensions["event_catalog.last_good"].age((50, None, None)) is None:
+            assert time.monotonic() < deadline, "the readiness check kept no first page"
+            time.sleep(0.05)
+        db.unlink()
+        app.extensions["event_catalog.engine"].dispose()
+        stale = c.get("/events")
+        assert stale.status_code == 200 and "stale" in stale.headers["Cache-Status"]
+        assert_retryable_503(c.get("/events", query_string={"limit": "3"}))
+    finally:
+        app.extensions["event_catalog.engine"].dispose()
