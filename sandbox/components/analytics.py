@@ -32,7 +32,10 @@ class Analytics(Component):
     name = "analytics"
     kind = Kind.APP
     health_after_setup = True  # healthy means the job runs, which needs the submission first
-    needs = ("kafka", "flink")  # not the Terraform apply: the submission overlaps it
+    # not Flink's health either: `flink run` spends most of its time building the plan in its own
+    # JVM and Python, which overlaps the JobManager's and TaskManager's boot (the client retries
+    # its submission until the JobManager answers); not the Terraform apply: that overlaps too
+    needs = ("kafka",)
     needed_by_later_tiers = False  # the services only read the job's output topic
 
     @property
@@ -61,6 +64,15 @@ class Analytics(Component):
         response.raise_for_status()  # a 503 {"errors": [...]} during a leader election is "not yet"
         return response.json()["jobs"]
 
+    def flink_answers(self) -> bool:
+        import requests
+
+        try:
+            requests.get(f"{self.flink.rest_url}/overview", timeout=2)
+        except requests.ConnectionError:
+            return False
+        return True
+
     def running_job(self) -> dict | None:
         return next((j for j in self.jobs() if j["name"] == JOB_NAME and j["state"] in ("RUNNING", "CREATED",
                                                                                         "RESTARTING")), None)
@@ -72,7 +84,7 @@ class Analytics(Component):
         return Health(job["state"] == "RUNNING", f"job {job['jid'][:8]} {job['state']}")
 
     def after_start(self) -> None:
-        if not self.running_job():
+        if not self.flink_answers() or not self.running_job():  # a JobManager still booting runs no job
             self.ensure_clock_topic()  # the job fails at start if a topic it reads is missing
             self.submit()
 
@@ -99,7 +111,9 @@ class Analytics(Component):
     def submit(self, resume: bool = True) -> str:
         """Submit the job, resuming from the newest savepoint or retained checkpoint if any."""
         savepoint = self.resume_point() if resume else None
-        args = ["run", "-m", f"127.0.0.1:{self.settings.ports.flink_rest}", "-d"]
+        args = ["run", "-m", f"127.0.0.1:{self.settings.ports.flink_rest}", "-d",
+                # a JobManager still booting: retry the submission every 0.5 s for up to 90 s
+                "-Drest.retry.delay=500", "-Drest.retry.max-attempts=180"]
         if savepoint:
             args += ["-s", savepoint]
         for jar in self.flink.connector_jars:

@@ -89,6 +89,9 @@ class Kafka(Component):
                     "broker.heartbeat.interval.ms=1000",
                     "broker.session.timeout.ms=3000",
                     "auto.create.topics.enable=false",
+                    # the controller's no-op metadata record (a log append) every 5 s, not 0.5 s:
+                    # it only shows other brokers that the controller lives, and there are none
+                    "metadata.max.idle.interval.ms=5000",
                     "",
                 ]
             )
