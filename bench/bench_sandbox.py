@@ -186,7 +186,8 @@ def bench_seed_baseline(sandbox_env: dict, env: dict, results: dict, seconds: fl
                                  "SEED_TOPIC": topic}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/book"
-        until(lambda: _answers(url), timeout=30, what="the seed baseline's server", interval=0.3)
+        until(lambda: requests.get(url, timeout=1).status_code, timeout=30, what="the seed baseline's server",
+              interval=0.3, not_yet=(requests.RequestException,))  # any status: it is listening
         from sandbox import process
 
         cpu_before = process.tree_cpu_seconds(seed.pid)
@@ -204,14 +205,6 @@ def bench_seed_baseline(sandbox_env: dict, env: dict, results: dict, seconds: fl
         "statuses": report["statuses"], "cpu_ms_per_booking_in_its_process": round(cpu_ms, 3),
         "ours_accepted_per_s": ours, "ours_p99_ms": results.get("booking_p99_ms")}
     results["ours_over_seed_accepted"] = round(ours / report["accepted_per_s"], 2) if ours and report["accepted_per_s"] else None
-
-
-def _answers(url: str) -> bool:
-    try:
-        requests.get(url, timeout=1)
-        return True
-    except requests.RequestException:
-        return False
 
 
 def status_rows(env: dict) -> list[dict]:
@@ -355,7 +348,7 @@ def main() -> None:
         sandbox_env = json.loads(sandbox("env", "--format", "json", env=env).stdout)
         from bench.terraform_small_root import measure as small_root
 
-        results["terraform_small_root"] = small_root(env, sandbox_env)
+        results["terraform_small_root"] = small_root(env)
         bench_booking(sandbox_env, env, results, args.load_seconds)
         bench_seed_baseline(sandbox_env, env, results, args.load_seconds)
         bench_flink(sandbox_env, env, results, args.flink_bookings)

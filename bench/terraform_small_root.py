@@ -10,9 +10,11 @@ milliseconds; `aws_lambda_function` takes 5 s because the provider's wait for St
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -22,12 +24,23 @@ PROJECT = Path(__file__).resolve().parents[1]
 ROOT = PROJECT / "bench" / "terraform_small_root"
 
 
-def measure(env: dict, sandbox_env: dict) -> dict:
-    state = Path(env["SANDBOX_STATE_DIR"])
-    tofu = PROJECT / ".cache" / "bin" / "tofu"
-    cli_config = state / "terraform" / "cli.tfrc"  # written by the sandbox's Terraform task
-    if not tofu.exists() or not cli_config.exists():
-        return {"skipped": "no OpenTofu or no provider mirror config (the sandbox's Terraform task was skipped)"}
+def measure(env: dict) -> dict:
+    """Run in a child with the bench sandbox's env, so the settings (state dir, ports) are that sandbox's."""
+    done = subprocess.run([sys.executable, __file__], env=env, cwd=PROJECT, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"failed": (done.stderr or done.stdout).strip().splitlines()[-1:]}
+    return json.loads(done.stdout)
+
+
+def measure_here() -> dict:
+    from sandbox.components.terraform import Terraform
+    from sandbox.settings import settings
+    from sandbox.state import StateDir
+
+    terraform = Terraform(settings(), StateDir(settings().state_dir))
+    tofu = terraform.binary()
+    if terraform.missing() or not tofu:
+        return {"skipped": terraform.missing() or "no OpenTofu"}
     work = Path(tempfile.mkdtemp(prefix="tf-small-root-"))
     try:
         shutil.copytree(ROOT, work / "root")
@@ -35,13 +48,12 @@ def measure(env: dict, sandbox_env: dict) -> dict:
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")
         (work / "fn.zip").write_bytes(buffer.getvalue())
-        tf_env = {**env, "TF_CLI_CONFIG_FILE": str(cli_config), "TF_DATA_DIR": str(work / "data"),
-                  "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-        variables = [f"-var=endpoint={sandbox_env['AWS_ENDPOINT_URL']}", f"-var=lambda_zip={work / 'fn.zip'}"]
+        tf_env = {**terraform.tf_env(), "TF_DATA_DIR": str(work / "data")}  # its own root, the sandbox's mirror
+        variables = [f"-var=endpoint={tf_env['AWS_ENDPOINT_URL']}", f"-var=lambda_zip={work / 'fn.zip'}"]
 
         def run(*args: str) -> tuple[float, str]:
             started = time.perf_counter()
-            done = subprocess.run([str(tofu), f"-chdir={work / 'root'}", *args], env=tf_env, capture_output=True,
+            done = subprocess.run([tofu, f"-chdir={work / 'root'}", *args], env=tf_env, capture_output=True,
                                   text=True)
             if done.returncode != 0:
                 raise RuntimeError(f"tofu {args[0]} failed: {(done.stderr or done.stdout)[-1500:]}")
@@ -57,3 +69,8 @@ def measure(env: dict, sandbox_env: dict) -> dict:
                 "created_after_s": created}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(PROJECT))
+    print(json.dumps(measure_here()))

@@ -19,8 +19,10 @@ import argparse
 import atexit
 import base64
 import functools
+import io
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -279,6 +281,7 @@ class PersistentState:
 
 
 READ_ACTIONS = ("Get", "List", "Describe", "Scan", "Query", "BatchGet", "Head", "Lookup", "Search")
+ACTION = re.compile(rb"(?:^|&)Action=([A-Za-z0-9]*)")  # the query protocol's operation name
 
 
 def _changes_state(environ) -> bool:
@@ -286,8 +289,6 @@ def _changes_state(environ) -> bool:
     Reads are told apart by method, by the JSON protocol's X-Amz-Target, by the query protocol's
     Action (the body is read and put back), and Lambda's Invoke by its path: the monitor's STS
     health call every 2 s and the services' reads then cost no save."""
-    import io
-
     method = environ.get("REQUEST_METHOD", "GET")
     if method in ("GET", "HEAD", "OPTIONS"):
         return False
@@ -300,8 +301,8 @@ def _changes_state(environ) -> bool:
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded") and 0 < length <= 65536:
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)
-        action = urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
-        return not action.startswith(READ_ACTIONS)
+        found = ACTION.search(body)
+        return not (found and found.group(1).decode().startswith(READ_ACTIONS))
     return True
 
 

@@ -17,6 +17,7 @@ what `sandbox reset` loads. `--output FILE` writes a snapshot as a tarball; `loa
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -52,14 +53,11 @@ class Snapshots:
         self.dir = self.root / "snapshots"
 
     # ---------------------------------------------------------------- what is kept
+    @functools.cached_property
     def _kept(self) -> dict[str, list[Path]]:
         """Per stateful component, the paths a snapshot keeps (absolute)."""
-        kept = {}
-        for name in self.sandbox.names():
-            paths = self.sandbox.component(name).snapshot_paths()
-            if paths:
-                kept[name] = paths
-        return kept
+        found = {name: self.sandbox.component(name).snapshot_paths() for name in self.sandbox.names()}
+        return {name: paths for name, paths in found.items() if paths}
 
     def _running(self) -> bool:
         return bool(process.owned_processes(self.sandbox.owner))
@@ -101,7 +99,7 @@ class Snapshots:
         partial = target.with_name(f".{name}.partial")
         shutil.rmtree(partial, ignore_errors=True)
         components = {}
-        for comp, paths in self._kept().items():
+        for comp, paths in self._kept.items():
             kept = []
             for path in paths:
                 if not path.exists():
@@ -139,7 +137,7 @@ class Snapshots:
         files = self.path(name) / "files"
         running = self._running()
         with self._stopped(running, savepoint=False):
-            for paths in self._kept().values():  # what is there now goes, also what the snapshot lacks
+            for paths in self._kept.values():  # what is there now goes, also what the snapshot lacks
                 for path in paths:
                     _remove(path)
             for relative in (r for kept in manifest["components"].values() for r in kept):
@@ -227,7 +225,7 @@ class Snapshots:
         if self.sandbox.settings.runtime != "native":
             return None
         names = self.sandbox.names()
-        stores = [n for n in self._kept() if n != "flink"]  # Flink's files are the job's, not the cluster's
+        stores = [n for n in self._kept if n != "flink"]  # Flink's files are the job's, not the cluster's
         wanted = {*stores, "analytics", *(n for n in names if self.sandbox.component(n).kind is Kind.SERVICE)}
         return [n for n in names if n in wanted]
 

@@ -182,8 +182,11 @@ def _remove_stale_pid_file(pid_file: Path) -> None:
 
 
 def _own(data: Path, user: str) -> None:
-    """Give the data dir to the server's user where another owns a file of it (root's copy)."""
+    """Give the data dir to the server's user when root copied it there (a snapshot load makes the
+    folder anew, so a folder already the user's needs no walk of its thousand files)."""
     entry = pwd.getpwnam(user)
+    if data.lstat().st_uid == entry.pw_uid:
+        return
     for path in [data, *data.rglob("*")]:
         if path.lstat().st_uid != entry.pw_uid:
             os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)

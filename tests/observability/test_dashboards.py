@@ -46,10 +46,8 @@ def _tiny_pdf() -> bytes:
 def booking_load(env):
     """Bookings confirmed and rejected (an event with fewer seats than asked for) and an ID-proof
     upload (the ticket Lambda's invocation); what it made is removed afterwards."""
-    import boto3
-
+    from scenarios.lib.cleanup import remove_made
     from scenarios.lib.clients import Api
-    from svc_common.pg_cleanup import purge_events
 
     api = Api(env)
     tag = uuid.uuid4().hex[:8]
@@ -63,16 +61,9 @@ def booking_load(env):
     upload = api.post("/api/upload", data={"booking_id": confirmed[0].booking_id, "user_id": user["user_id"]},
                       files={"file": ("id-proof.pdf", io.BytesIO(_tiny_pdf()), "application/pdf")})
     assert upload.status_code == 201, upload.text
+    made = {"events": [event["id"]], "users": [user], "s3_bookings": [confirmed[0].booking_id]}
     yield
-    purge_events(env["DATABASE_URL"], [event["id"]], wait_decided_s=30)
-    aws = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": env["AWS_DEFAULT_REGION"],
-           "aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
-    ddb, s3 = boto3.client("dynamodb", **aws), boto3.client("s3", **aws)
-    for key in (user["user_id"], "email#" + user["email"].lower()):
-        ddb.delete_item(TableName=env["USERS_TABLE"], Key={"user_id": {"S": key}})
-    for prefix in (f"uploads/{confirmed[0].booking_id}/", f"tickets/{confirmed[0].booking_id}.pdf"):
-        for obj in s3.list_objects_v2(Bucket=env["RAW_DATA_BUCKET"], Prefix=prefix).get("Contents", []):
-            s3.delete_object(Bucket=env["RAW_DATA_BUCKET"], Key=obj["Key"])
+    remove_made(env, made)
 
 
 @pytest.fixture(scope="module")
