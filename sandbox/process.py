@@ -19,6 +19,7 @@ from sandbox.state import ProcessRecord
 
 OWNER_ENV = "SANDBOX_OWNER"
 COMPONENT_ENV = "SANDBOX_COMPONENT"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Spawned processes outlive the CLI on purpose. Their Popen handles are kept referenced so Python
 # neither warns about them being "still running" nor tries to reap them when a handle is collected.
@@ -52,7 +53,16 @@ def spawn(
             **as_user(user),
         )
     _detached.append(proc)
-    return ProcessRecord(role=role, pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), command=command)
+    return ProcessRecord(role=role, pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), command=command,
+                         since_boot=since_boot(proc.pid))
+
+
+def since_boot(pid: int) -> float:
+    """When the process started, in seconds after boot (/proc/PID/stat's starttime): unlike
+    psutil's create_time (that plus the boot time the wall clock gives) no clock change moves it."""
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        fields = stat.read().rsplit(b")", 1)[1].split()  # after the command name, which may hold spaces
+    return int(fields[19]) / CLOCK_TICKS
 
 
 def as_user(user: str | None) -> dict:
@@ -65,11 +75,17 @@ def as_user(user: str | None) -> dict:
 
 
 def is_running(record: ProcessRecord) -> bool:
-    """True if the recorded process still exists (same pid *and* start time) and is not a zombie."""
+    """True if the recorded process still exists (same pid *and* start time) and is not a zombie.
+    The start is compared in time since boot: a wall-clock start moves when the clock is set (seen
+    here: a VM stalled for 32 s and its clock was stepped, and every process "exited" at once)."""
     try:
         proc = psutil.Process(record.pid)
-        return abs(proc.create_time() - record.create_time) < 1.0 and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
+        if record.since_boot is not None:
+            same = since_boot(record.pid) == record.since_boot
+        else:
+            same = abs(proc.create_time() - record.create_time) < 1.0
+        return same and proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.Error, OSError):
         return False
 
 

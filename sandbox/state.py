@@ -23,9 +23,10 @@ class ProcessRecord:
 
     role: str
     pid: int
-    create_time: float
+    create_time: float  # wall clock, for ages; moves when the clock is set
     command: list[str] = field(default_factory=list)
     revision: str | None = None  # Component.revision() when spawned (a change triggers a rollout)
+    since_boot: float | None = None  # its start in seconds after boot: what identifies it (None: older record)
 
 
 @dataclass

@@ -26,8 +26,20 @@ def test_is_running_rejects_a_reused_pid(tmp_path):
     record = _spawn(tmp_path)
     try:
         assert process.is_running(record)
-        impostor = ProcessRecord(record.role, record.pid, record.create_time - 100)
+        impostor = ProcessRecord(record.role, record.pid, record.create_time, since_boot=record.since_boot - 100)
         assert not process.is_running(impostor)
+        older_record = ProcessRecord(record.role, record.pid, record.create_time - 100)  # no since_boot: wall clock
+        assert not process.is_running(older_record)
+    finally:
+        process.stop_group(record.pid)
+
+
+def test_a_wall_clock_step_leaves_a_running_process_running(tmp_path):
+    """The wall-clock start a record keeps is off by the step (here 40 s); its start since boot is not."""
+    record = _spawn(tmp_path)
+    try:
+        stepped = ProcessRecord(record.role, record.pid, record.create_time - 40, since_boot=record.since_boot)
+        assert process.is_running(stepped)
     finally:
         process.stop_group(record.pid)
 
