@@ -224,9 +224,8 @@ def test_database_down_gives_503_json_and_stays_ready():
         app.extensions["event_catalog.engine"].dispose()
 
 
-def test_database_down_answers_the_last_good_page_of_the_same_query(tmp_path):
-    """Stale-if-error: the page kept from before the outage, marked by Age and Cache-Status; a
-    query never answered before is 503; a copy older than EVENTS_STALE_IF_ERROR_S is not used."""
+def _sqlite_app(tmp_path):
+    """The app on a migrated SQLite file, which a test may delete to take "the database" down."""
     from event_catalog.app import create_app
     from event_catalog.db import make_engine
     from event_catalog.models import MIGRATIONS
@@ -237,7 +236,13 @@ def test_database_down_answers_the_last_good_page_of_the_same_query(tmp_path):
     engine = make_engine(f"sqlite:///{db}")
     apply(engine, "event-catalog", MIGRATIONS)
     engine.dispose()
-    app = create_app({"DATABASE_URL": f"sqlite:///{db}", "TESTING": True})
+    return db, create_app({"DATABASE_URL": f"sqlite:///{db}", "TESTING": True})
+
+
+def test_database_down_answers_the_last_good_page_of_the_same_query(tmp_path):
+    """Stale-if-error: the page kept from before the outage, marked by Age and Cache-Status; a
+    query never answered before is 503; a copy older than EVENTS_STALE_IF_ERROR_S is not used."""
+    db, app = _sqlite_app(tmp_path)
     try:
         c = app.test_client()
         fresh = c.get("/events", query_string={"limit": "2"})
@@ -260,17 +265,7 @@ def test_a_replica_asked_only_for_readiness_still_answers_the_plain_list_while_t
     list to answers it from that copy during an outage (seen in cluster mode: a random balancer)."""
     import time
 
-    from event_catalog.app import create_app
-    from event_catalog.db import make_engine
-    from event_catalog.models import MIGRATIONS
-
-    from svc_common.migrations import apply
-
-    db = tmp_path / "events.db"
-    engine = make_engine(f"sqlite:///{db}")
-    apply(engine, "event-catalog", MIGRATIONS)
-    engine.dispose()
-    app = create_app({"DATABASE_URL": f"sqlite:///{db}", "TESTING": True})
+    db, app = _sqlite_app(tmp_path)
     try:
         c = app.test_client()
         assert c.get("/ready").get_json()["dependencies"]["database"] == "ok"
