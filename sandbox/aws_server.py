@@ -230,10 +230,14 @@ class PersistentState:
     lives only as long as the process, under an id of its own.
 
     `GET /_sandbox/state` answers the state's id (what the Terraform task matches its last apply
-    against); `POST /_sandbox/state/save` saves now, to the file or to `{"path": ...}` (a snapshot)."""
+    against); `POST /_sandbox/state/save` saves now, to the file or to `{"path": ...}` (a snapshot);
+    `POST /_sandbox/state/load` with `{"path": ...}` puts a saved state in place of the running
+    one (`sandbox reset`, without a restart), and `forget` stops the environments of the Lambda
+    functions it no longer has."""
 
-    def __init__(self, path: Path | None, warn):
+    def __init__(self, path: Path | None, warn, forget=lambda function_name: None):
         self.path = path
+        self._forget = forget
         self.id = aws_state.new_id()
         self.restored: list[str] = []
         self.saved_at: float | None = None
@@ -264,6 +268,20 @@ class PersistentState:
                 self.saved_at = time.time()
         return {"id": self.id, "path": str(target), "bytes": target.stat().st_size,
                 "seconds": round(time.monotonic() - started, 3)}
+
+    def replace(self, source: Path) -> dict:
+        started = time.monotonic()
+        with self._lock:
+            before = set(_function_names())
+            loaded = aws_state.replace(source)
+            self.id, self.restored = loaded.state_id, loaded.services
+            self._changed = True  # its own file is written with what was loaded
+            after = set(_function_names())
+        for name in before - after:
+            self._forget(name)
+        for name in after:
+            METRICS.created(name)
+        return {"id": self.id, "restored": self.restored, "seconds": round(time.monotonic() - started, 3)}
 
     def keep_saving(self) -> None:
         def loop():
@@ -356,16 +374,22 @@ class LocalStackSurface:
     def state_call(self, path: str, method: str, environ) -> tuple[dict, str]:
         if path == STATE_PATH and method in ("GET", "HEAD"):
             return self.state.describe(), "200 OK"
-        if path != STATE_PATH + "/save" or method != "POST":
+        action = path.removeprefix(STATE_PATH + "/")
+        if action not in ("save", "load") or method != "POST":
             return {"error": f"no such endpoint: {method} {path}"}, "404 Not Found"
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
             to = request.get("path") if isinstance(request, dict) else None
-            if to is not None and (not isinstance(to, str) or not os.path.isabs(to)):
+            if (to is None and action == "load") or (to is not None and (not isinstance(to, str) or not os.path.isabs(to))):
                 return {"error": "path must be an absolute file path", "field": "path"}, "400 Bad Request"
         except (ValueError, UnicodeDecodeError):
             return {"error": "the body must be JSON: {\"path\": \"/absolute/file\"} or nothing"}, "400 Bad Request"
+        if action == "load" and to is not None:
+            try:
+                return self.state.replace(Path(to)), "200 OK"
+            except aws_state.StateError as exc:
+                return {"error": str(exc), "field": "path"}, "400 Bad Request"
         try:
             return self.state.save(Path(to) if to else None), "200 OK"
         except OSError as exc:
@@ -485,7 +509,7 @@ def main(argv: list[str] | None = None) -> None:
     executor = Executor(args.lambda_work_dir, args.lambda_cache_dir, base_env(f"http://{host}:{args.port}"),
                         log.warn, _reserved_elsewhere)
     install(executor, log)
-    state = PersistentState(args.state_file, log.warn)
+    state = PersistentState(args.state_file, log.warn, executor.forget)
     for name in _function_names():
         METRICS.created(name)
 

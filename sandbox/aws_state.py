@@ -130,9 +130,22 @@ def header(path: Path) -> dict:
 
 def load(path: Path) -> Loaded:
     """Put a saved state in place of moto's (empty) backends; before the server takes requests."""
+    return _put(header(path))
+
+
+def replace(path: Path) -> Loaded:
+    """Put a saved state in place of what a running emulator holds (`sandbox reset`): the file is
+    checked first, then every service it does not name is emptied and the others replaced."""
+    raw = header(path)
+    for key, backends in _in_use().items():
+        if key not in raw["services"]:
+            backends.clear()
+    return _put(raw)
+
+
+def _put(raw: dict) -> Loaded:
     from moto.core.base_backend import BackendDict
 
-    raw = header(path)
     for (module, service), accounts in raw["services"].items():
         live = _live(module, service)
         live.clear()

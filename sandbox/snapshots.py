@@ -88,16 +88,22 @@ class Snapshots:
         target = self.path(name)
         if target.exists() and not replace:
             raise SandboxError(f"snapshot {name} exists", f"sandbox snapshot rm {name} first, or choose another name")
+        partial = target.with_name(f".{name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
         running = self._running()
-        with self._stopped(running):
-            info = self._copy_out(name, target)
+        quiet = None
+        if name == FIRST_UP and self.supported() and self.sandbox.settings.runtime == "native":
+            from sandbox import reset
+
+            def quiet():  # what `sandbox reset` puts back in place; without it, it does the full load
+                reset.capture(self.sandbox, partial / reset.LIVE)
+        with self._stopped(running, quiet=quiet):
+            info = self._copy_out(name, target, partial)
         if output:
             self.export(name, output)
         return info
 
-    def _copy_out(self, name: str, target: Path) -> Info:
-        partial = target.with_name(f".{name}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
+    def _copy_out(self, name: str, target: Path, partial: Path) -> Info:
         components = {}
         for comp, paths in self._kept.items():
             kept = []
@@ -134,20 +140,45 @@ class Snapshots:
             raise SandboxError(f"snapshot {name} was saved in {manifest['runtime']} mode, this sandbox runs "
                                f"{self.sandbox.settings.runtime}",
                                f"sandbox down, then sandbox up --runtime {manifest['runtime']} and load it there")
-        files = self.path(name) / "files"
         running = self._running()
         with self._stopped(running, savepoint=False):
-            for paths in self._kept.values():  # what is there now goes, also what the snapshot lacks
-                for path in paths:
-                    _remove(path)
-            for relative in (r for kept in manifest["components"].values() for r in kept):
-                source_path, destination = files / relative, self.root / relative
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                if source_path.is_dir():
-                    shutil.copytree(source_path, destination, symlinks=True)
-                else:
-                    shutil.copy2(source_path, destination)
+            self.copy_back(manifest)
         return self.info(name)
+
+    def copy_back(self, manifest: dict, components: list[str] | None = None) -> None:
+        """Replace the components' files (all by default) with the snapshot's: what is there now
+        goes, also what the snapshot lacks."""
+        chosen = [c for c in self._kept if components is None or c in components]
+        for comp in chosen:
+            for path in self._kept[comp]:
+                _remove(path)
+        files = self.path(manifest["name"]) / "files"
+        for relative in (r for comp, kept in manifest["components"].items() if comp in chosen for r in kept):
+            source_path, destination = files / relative, self.root / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if source_path.is_dir():
+                shutil.copytree(source_path, destination, symlinks=True)
+            else:
+                shutil.copy2(source_path, destination)
+
+    def reset(self) -> tuple[Info, dict[str, float] | None, str | None]:
+        """Back to first-up: in place while the sandbox runs (sandbox/reset.py), else, or when
+        that cannot be done, the full load. Answers the timings of an in-place reset, or why not."""
+        from sandbox.reset import InPlace, NotInPlace
+
+        if FIRST_UP not in {i.name for i in self.saved()}:
+            raise SandboxError("no first-up snapshot to reset to",
+                               "it is taken after the first healthy full `sandbox up` of a new or wiped sandbox "
+                               "(with snapshots.first_up on); `sandbox up` now takes it")
+        why = "the sandbox is not running"
+        if self._running():
+            try:
+                return self.info(FIRST_UP), InPlace(self, FIRST_UP).run(), None
+            except NotInPlace as exc:
+                why = str(exc)
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the full load puts every file back
+                why = f"the in-place reset failed: {exc}"
+        return self.load(FIRST_UP), None, why
 
     # ---------------------------------------------------------------- list, rm, export
     def manifest(self, name: str) -> dict:
@@ -230,8 +261,9 @@ class Snapshots:
         return [n for n in names if n in wanted]
 
     @contextmanager
-    def _stopped(self, running: bool, savepoint: bool = True) -> Iterator[None]:
-        """Stop what the copy needs stopped (the analytics job first, with a savepoint when saving),
+    def _stopped(self, running: bool, savepoint: bool = True, quiet=None) -> Iterator[None]:
+        """Stop what the copy needs stopped (the analytics job first, with a savepoint when saving;
+        then the services; `quiet` is called once nothing but the stores runs; then the stores),
         and start the whole sandbox again afterwards, also when the copy failed."""
         if not running:
             yield
@@ -240,8 +272,16 @@ class Snapshots:
         if "analytics" in sandbox.names():
             _stop_job(sandbox.component("analytics"), savepoint)
         restarted = self.restarted()
-        sandbox.down(",".join(restarted) if restarted is not None else None)
         try:
+            if restarted is None:
+                sandbox.down()
+            else:
+                writers = [n for n in restarted if n not in self._kept]
+                if writers:
+                    sandbox.down(",".join(writers))
+                if quiet:
+                    quiet()
+                sandbox.down(",".join(n for n in restarted if n in self._kept))
             yield
         finally:
             sandbox.up()

@@ -32,6 +32,15 @@ def _save(emulator: Emulator, body: bytes = b"") -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
+def _load(emulator: Emulator, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{emulator.url}/_sandbox/state/load", data=body, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
 def _make_resources(emulator: Emulator) -> str:
     s3, ddb = emulator.client("s3"), emulator.client("dynamodb")
     s3.create_bucket(Bucket="kept-bucket")
@@ -126,5 +135,35 @@ def test_reads_cost_no_save_and_a_change_is_saved_within_seconds(tmp_path):
         emulator.client("s3").create_bucket(Bucket="saved-soon")
         time.sleep(SAVE_EVERY + 1)
         assert _state(emulator)["saved_at"] > saved_at
+    finally:
+        emulator.stop()
+
+
+def test_a_running_emulator_takes_a_saved_state_in_place(tmp_path):
+    """`sandbox reset`'s route: what was made after the save is gone, what was there is back (its
+    function runs again), under the saved state's id; a bad or foreign file changes nothing."""
+    emulator = Emulator(tmp_path, {}, ("--state-file", str(tmp_path / "state.pickle")))
+    try:
+        function = _make_resources(emulator)
+        saved = tmp_path / "saved.pickle"
+        assert _save(emulator, json.dumps({"path": str(saved)}).encode())[0] == 200
+        state_id = _state(emulator)["id"]
+        s3 = emulator.client("s3")
+        s3.put_object(Bucket="kept-bucket", Key="uploads/later.txt", Body=b"made after the save")
+        s3.create_bucket(Bucket="later-bucket")
+        emulator.client("sqs").create_queue(QueueName="later-queue")  # a service the save did not hold
+        foreign = tmp_path / "foreign.pickle"
+        foreign.write_bytes(pickle.dumps({"format": 1, "moto": "0.0.1", "id": "x", "services": {}}))
+        for body in (b"{}", b'{"path": "relative"}', json.dumps({"path": str(foreign)}).encode()):
+            status, answer = _load(emulator, body)
+            assert status == 400 and answer["field"] == "path", answer
+        assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == {"kept-bucket", "later-bucket"}
+
+        status, answer = _load(emulator, json.dumps({"path": str(saved)}).encode())
+        assert status == 200 and answer["id"] == state_id == _state(emulator)["id"], answer
+        assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == {"kept-bucket"}
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="kept-bucket")["Contents"]] == ["uploads/a.txt"]
+        assert emulator.client("sqs").list_queues().get("QueueUrls", []) == []
+        _assert_resources(emulator, function)
     finally:
         emulator.stop()

@@ -12,6 +12,7 @@ import uuid
 
 import boto3
 import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from scenarios.lib.clients import Api, Db, Kafka
 from tests.integration.conftest import sandbox_cli
@@ -97,6 +98,61 @@ def test_a_load_forgets_what_came_after_the_save_everywhere(sandbox_env, made_ev
     sandbox_cli("snapshot", "load", str(tmp_path / "snap.tar.gz"), timeout=600)
     assert snapshot_name in sandbox_cli("snapshot", "list").stdout
     assert {r[0] for r in db.bookings_for_event(event["id"])} == {before}
+
+
+def _gcs(env: dict):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    client = storage.Client(project=env["GOOGLE_CLOUD_PROJECT"], credentials=AnonymousCredentials(),
+                            client_options={"api_endpoint": env["STORAGE_EMULATOR_HOST"]})
+    return client.bucket(env["GCS_BUCKET"])
+
+
+def test_reset_puts_the_first_up_state_back_in_place(sandbox_env, made_events, snapshot_name):
+    """`sandbox reset` on a running sandbox, in place (sandbox/reset.py): everything made since
+    first-up is gone from the database, the topics, the AWS emulator and GCS; the services and the
+    analytics job work again. The session's data is kept in a snapshot and loaded back afterwards."""
+    if "first-up" not in sandbox_cli("snapshot", "list").stdout:
+        pytest.skip("this sandbox has no first-up snapshot (it was not started new or wiped)")
+    env, uid = sandbox_env, uuid.uuid4().hex[:8]
+    api, db, kafka = Api(env), Db(env), Kafka(env)
+    sandbox_cli("snapshot", "save", snapshot_name, timeout=600)
+    try:
+        event = api.create_event(10, f"reset {uid}")
+        made_events.append(event["id"])
+        booking = _booking(api, event["id"], f"{uid}-since")
+        _user(env, f"{uid}-since")
+        _aws("s3", env).put_object(Bucket=env["RAW_DATA_BUCKET"], Key=f"reset-test/{uid}", Body=b"1")
+        _gcs(env).blob(f"reset-test/{uid}").upload_from_string(b"1")
+        admin = AdminClient({"bootstrap.servers": env["KAFKA_BROKERS"]})
+        admin.create_topics([NewTopic(f"reset-test-{uid}", num_partitions=1)])[f"reset-test-{uid}"].result(15)
+        kafka.produce(f"reset-test-{uid}", [(None, {"made": uid})])
+
+        reset = json.loads(sandbox_cli("reset", "--json", timeout=600).stdout)
+        assert reset["in_place"], reset["full_load_because"]
+        assert {"kafka_s", "postgres_s", "aws_s", "data_s"} <= set(reset["timings"])
+
+        assert db.query("SELECT 1 FROM events WHERE id = %s AND name = %s", (event["id"], f"reset {uid}")) == []
+        assert db.query("SELECT 1 FROM bookings WHERE booking_id = %s", (booking,)) == []
+        for topic in TOPICS:  # every record deleted: nothing to read from the log start on
+            assert all(low == high for low, high in kafka.offset_ranges(topic).values()), topic
+        assert not _has_user(env, f"{uid}-since")
+        assert _keys(env, "reset-test/") == set()
+        assert not _gcs(env).blob(f"reset-test/{uid}").exists()
+        assert f"reset-test-{uid}" not in admin.list_topics(timeout=10).topics
+
+        # the services and the job work on the reset state; the job resumed from first-up's savepoint
+        again = api.create_event(10, f"reset {uid} again")
+        made_events.append(again["id"])
+        _booking(api, again["id"], f"{uid}-after")
+        analytics = sandbox_cli("logs", "analytics", "-n", "400").stdout
+        resumed = [line for line in analytics.splitlines() if line.startswith("$ flink run") and " -s " in line]
+        assert resumed and "/savepoints/savepoint-" in resumed[-1], analytics[-2000:]
+        status = sandbox_cli("status", check=False)
+        assert status.returncode == 0, status.stdout
+    finally:
+        sandbox_cli("snapshot", "load", snapshot_name, timeout=600)
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from types import SimpleNamespace
 
@@ -54,3 +55,35 @@ def test_a_tarball_of_another_format_is_refused_after_unpacking(tmp_path):
     with pytest.raises(SandboxError, match=f"format {FORMAT + 1}"):
         snapshots(tmp_path).import_tarball(other)
     assert snapshots(tmp_path).saved() == [] and not (tmp_path / "state" / "snapshots" / "old").exists()
+
+
+def _live(tmp_path, baseline: dict | None, refused: str | None = None):
+    from sandbox.reset import FORMAT as LIVE_FORMAT
+    from sandbox.reset import LIVE, InPlace
+
+    snaps = snapshots(tmp_path)
+    snaps.sandbox.names = lambda: ["aws", "kafka", "postgres", "gcs"]
+    live = snaps.path("first-up") / LIVE
+    live.mkdir(parents=True)
+    if baseline is not None:
+        (live / "live.json").write_text(json.dumps({"format": LIVE_FORMAT, **baseline}))
+    if refused:
+        (live / "refused.txt").write_text(refused)
+    return InPlace(snaps, "first-up")
+
+
+@pytest.mark.parametrize(("baseline", "refused", "says"), [
+    (None, None, "not taken by a running native sandbox"),
+    (None, "OperationalError: no server", "keeping it failed (OperationalError: no server)"),
+    ({"records": {"ticket-bookings": 3, "analytics-clock": 50}}, None, "its topics held records (ticket-bookings)"),
+])
+def test_a_reset_that_cannot_be_done_in_place_says_why(tmp_path, baseline, refused, says):
+    from sandbox.reset import NotInPlace
+
+    with pytest.raises(NotInPlace, match=re.escape(says)):
+        _live(tmp_path, baseline, refused).baseline()
+
+
+def test_clock_ticks_and_health_probes_do_not_stop_an_in_place_reset(tmp_path):
+    records = {"ticket-bookings": 0, "analytics-clock": 1854, "sandbox-health": 122}
+    assert _live(tmp_path, {"records": records}).baseline()["records"] == records
