@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the native sandbox runs on from Debian's packages, only when it is missing:
-# Java 17 (Kafka, Flink), Maven (fetches the jars from Maven Central), PostgreSQL server,
+# Java 17 (Kafka, Flink; its JDK's javac builds the analytics job's submit helper, sandbox/jobgraph.py), Maven (fetches the jars from Maven Central), PostgreSQL server,
 # Chromium (the frontend's browser test drives it with Playwright; never downloaded by Playwright),
 # HAProxy (plays the Kubernetes Services in front of the native service replicas), wrk (`make bench`'s
 # HTTP load generator: C, so the load itself takes little of the CPU it measures), autotools and cmake
@@ -12,6 +12,7 @@ set -euo pipefail
 
 missing=()
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v python3.11 >/dev/null || missing+=(python3.11 python3.11-venv)

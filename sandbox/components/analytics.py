@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from sandbox import jobgraph
 from sandbox.components.base import Component, Kind, ProcessSpec
 from sandbox.components.flink import Flink, flink_home
 from sandbox.errors import SandboxError
@@ -97,31 +98,55 @@ class Analytics(Component):
         if CLOCK_TOPIC not in admin.list_topics(timeout=10).topics:
             Kafka._create_topics(admin, [CLOCK_TOPIC], self.settings.kafka.partitions)
 
-    def _flink_cli(self, *args: str, timeout: float = 120) -> str:
+    def _run(self, command: list[str], shown: str, extra_env: dict[str, str] | None = None,
+             timeout: float = 120) -> subprocess.CompletedProcess:
         env = {"FLINK_CONF_DIR": str(self.flink.conf_dir), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-               "JAVA_HOME": _java_home()}
-        result = subprocess.run(["bash", str(flink_home() / "bin" / "flink"), *args], capture_output=True,
-                                text=True, env=env, timeout=timeout)
+               "JAVA_HOME": _java_home(), **(extra_env or {})}
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
         with open(self.log_file, "a") as log:
-            log.write(f"$ flink {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+            log.write(f"$ {shown}\n{result.stdout}{result.stderr}\n")
+        return result
+
+    def _flink_cli(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 120) -> str:
+        result = self._run(["bash", str(flink_home() / "bin" / "flink"), *args], f"flink {' '.join(args)}",
+                           extra_env, timeout)
         if result.returncode != 0:
             raise SandboxError(f"flink {args[0]} failed (exit {result.returncode})", f"see `sandbox logs {self.name}`")
         return result.stdout
 
     def submit(self, resume: bool = True) -> str:
-        """Submit the job, resuming from the newest savepoint or retained checkpoint if any."""
+        """Submit the job, resuming from the newest savepoint or retained checkpoint if any: its kept
+        graph when there is one (sandbox/jobgraph.py), else through `flink run`, keeping the graph."""
         savepoint = self.resume_point() if resume else None
-        args = ["run", "-m", f"127.0.0.1:{self.settings.ports.flink_rest}", "-d",
-                # a JobManager still booting: retry the submission every 0.5 s for up to 90 s
+        port = self.settings.ports.flink_rest
+        job = []
+        for jar in self.flink.connector_jars:
+            job += ["--jarfile", str(jar)]
+        job += ["-pyclientexec", sys.executable, "-py", str(JOB_FILE), "--",
+                "--brokers", self.brokers, "--clock-topic", CLOCK_TOPIC,
+                "--window-seconds", str(self.settings.analytics.window_seconds), "--no-wait"]
+        try:
+            helper = jobgraph.helper_jar(self.settings.user_cache_dir, flink_home())
+        except (subprocess.CalledProcessError, OSError) as exc:
+            self._log(f"the job graph is not kept: its helper did not build ({exc})")
+            helper = None
+        graph = jobgraph.graph_file(self.conf_dir, job, [JOB_FILE, self.flink.conf_dir / "config.yaml",
+                                                         *self.flink.connector_jars])
+        if helper and graph.exists():
+            command = jobgraph.submit_command(helper, flink_home(), graph, port, savepoint)
+            result = self._run(command, f"submit the kept job graph {graph.name}" + (f" -s {savepoint}" if savepoint
+                                                                                       else ""))
+            found = re.search(r"JOB_ID (\w+)", result.stdout)
+            if result.returncode == 0 and found:
+                return found.group(1)
+            graph.unlink(missing_ok=True)  # planned again below
+        # a JobManager still booting: retry the submission every 0.5 s for up to 90 s
+        args = ["run", *(jobgraph.capture_args(graph, port) if helper else ["-m", f"127.0.0.1:{port}"]), "-d",
                 "-Drest.retry.delay=500", "-Drest.retry.max-attempts=180"]
         if savepoint:
             args += ["-s", savepoint]
-        for jar in self.flink.connector_jars:
-            args += ["--jarfile", str(jar)]
-        args += ["-pyclientexec", sys.executable, "-py", str(JOB_FILE), "--",
-                 "--brokers", self.brokers, "--clock-topic", CLOCK_TOPIC,
-                 "--window-seconds", str(self.settings.analytics.window_seconds), "--no-wait"]
-        output = self._flink_cli(*args)
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        output = self._flink_cli(*args, *job, extra_env={"HADOOP_CLASSPATH": str(helper)} if helper else None)
         match = re.search(r"JOB_ID (\w+)", output) or re.search(r"JobID ([0-9a-f]{32})", output)
         if not match:
             raise SandboxError("flink run printed no job id", f"see `sandbox logs {self.name}`")

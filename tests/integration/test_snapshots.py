@@ -46,6 +46,14 @@ def _keys(env: dict, prefix: str) -> set[str]:
     return {o["Key"] for o in answer.get("Contents", [])}
 
 
+def _assert_resumed_from_a_savepoint() -> None:
+    """The job's last submission (`flink run`, or its kept graph: sandbox/jobgraph.py) named a savepoint."""
+    analytics = sandbox_cli("logs", "analytics", "-n", "400").stdout
+    submissions = [line for line in analytics.splitlines()
+                   if line.startswith(("$ flink run", "$ submit the kept job graph"))]
+    assert submissions and " -s " in submissions[-1] and "/savepoints/savepoint-" in submissions[-1], analytics[-2000:]
+
+
 @pytest.fixture()
 def snapshot_name():
     name = f"test-{uuid.uuid4().hex[:8]}"
@@ -83,9 +91,7 @@ def test_a_load_forgets_what_came_after_the_save_everywhere(sandbox_env, made_ev
     assert _has_user(env, f"{uid}-before") and not _has_user(env, f"{uid}-after")
     assert _keys(env, f"snapshot-test/{uid}/") == {f"snapshot-test/{uid}/before"}
     # the job runs again, from the savepoint the save took
-    analytics = sandbox_cli("logs", "analytics", "-n", "400").stdout
-    resumed = [line for line in analytics.splitlines() if line.startswith("$ flink run") and " -s " in line]
-    assert resumed and "/savepoints/savepoint-" in resumed[-1], analytics[-2000:]
+    _assert_resumed_from_a_savepoint()
     status = {r["component"]: r for r in json.loads(sandbox_cli("status", "--json", check=False).stdout)}
     assert status["analytics"]["healthy"] and status["terraform"]["healthy"], status
     # nothing re-applied: the emulator came back with the state Terraform's record names
@@ -146,9 +152,7 @@ def test_reset_puts_the_first_up_state_back_in_place(sandbox_env, made_events, s
         again = api.create_event(10, f"reset {uid} again")
         made_events.append(again["id"])
         _booking(api, again["id"], f"{uid}-after")
-        analytics = sandbox_cli("logs", "analytics", "-n", "400").stdout
-        resumed = [line for line in analytics.splitlines() if line.startswith("$ flink run") and " -s " in line]
-        assert resumed and "/savepoints/savepoint-" in resumed[-1], analytics[-2000:]
+        _assert_resumed_from_a_savepoint()
         status = sandbox_cli("status", check=False)
         assert status.returncode == 0, status.stdout
     finally:

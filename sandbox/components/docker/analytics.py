@@ -49,7 +49,7 @@ class Analytics(ContainerComponent, native.Analytics):
             raise SandboxError("the Flink jobmanager container is not running", "sandbox up --only flink")
         return found[0]
 
-    def _flink_cli(self, *args: str, timeout: float = 120) -> str:
+    def _flink_cli(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 120) -> str:
         """`flink <args>` in the jobmanager container (its REST endpoint is localhost there)."""
         container = self._jobmanager()
         started = time.monotonic()
