@@ -162,15 +162,13 @@ class InPlace:
     def run(self) -> dict:
         """Stop the writers, reset the stores in place, copy the files, start the writers again.
         NotInPlace (raised before any data changed) leaves the writers stopped for the full load."""
-        from sandbox.snapshots import _stop_job
-
         baseline = self.baseline()
         sandbox = self.sandbox
         started = time.monotonic()
         stopped = [n for n in self.snapshots.restarted() or [] if n not in IN_PLACE]
         if "analytics" in sandbox.names():
             analytics = sandbox.component("analytics")
-            _stop_job(analytics, savepoint=False)
+            analytics.stop_job(savepoint=False)
             deadline = time.monotonic() + 15
             while analytics.running_job() and time.monotonic() < deadline:  # its last checkpoint written
                 time.sleep(0.2)

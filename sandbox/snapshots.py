@@ -270,7 +270,7 @@ class Snapshots:
             return
         sandbox = self.sandbox
         if "analytics" in sandbox.names():
-            _stop_job(sandbox.component("analytics"), savepoint)
+            sandbox.component("analytics").stop_job(savepoint)
         restarted = self.restarted()
         try:
             if restarted is None:
@@ -285,22 +285,6 @@ class Snapshots:
             yield
         finally:
             sandbox.up()
-
-
-def _stop_job(analytics, savepoint: bool, attempts: int = 5) -> None:
-    """Stop the analytics job, with a savepoint when saving. A job submitted moments ago (by the
-    previous load, say) refuses a savepoint until all its tasks run: tried again for a while."""
-    for attempt in range(attempts):
-        try:
-            analytics.cancel(savepoint=savepoint)
-            return
-        except (SandboxError, OSError) as exc:
-            if not savepoint:
-                return  # a load replaces the job's state anyway; `up` submits it again
-            if attempt == attempts - 1:
-                raise SandboxError(f"could not stop the analytics job with a savepoint ({exc})",
-                                   "the sandbox was left running; see `sandbox logs analytics`") from None
-            time.sleep(3)
 
 
 def _check_manifest(path: Path, name: str) -> dict:

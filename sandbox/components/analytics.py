@@ -185,6 +185,21 @@ class Analytics(Component):
             time.sleep(0.2)
         raise SandboxError("the savepoint did not complete in 120 s", f"see `sandbox logs {self.name}`")
 
+    def stop_job(self, savepoint: bool, attempts: int = 5) -> None:
+        """Stop the job, with a savepoint when saving (sandbox/snapshots.py). A job submitted moments
+        ago (by the previous load, say) refuses a savepoint until all its tasks run: tried again."""
+        for attempt in range(attempts):
+            try:
+                self.cancel(savepoint=savepoint)
+                return
+            except (SandboxError, OSError) as exc:
+                if not savepoint:
+                    return  # a load replaces the job's state anyway; `up` submits it again
+                if attempt == attempts - 1:
+                    raise SandboxError(f"could not stop the analytics job with a savepoint ({exc})",
+                                       "the sandbox was left running; see `sandbox logs analytics`") from None
+                time.sleep(3)
+
     def _log(self, line: str) -> None:
         with open(self.log_file, "a") as log:
             log.write(f"{line}\n")

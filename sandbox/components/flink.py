@@ -26,6 +26,7 @@ class Flink(Component):
     name = "flink"
     port_name = "flink_rest"
     extra_port_names = ("flink_rpc",)
+    needed_by_later_tiers = False  # only the analytics job runs on it (and waits for its REST itself)
 
     @property
     def rest_url(self) -> str:

@@ -119,10 +119,12 @@ class Gateway(Component):
             "    timeout client 60s",
             "    timeout server 60s",
             "    timeout http-keep-alive 30s",
-            "    timeout check 2s",  # the readinessProbes' timeoutSeconds (else `inter`, 1 s, under load)
+            "    timeout check 2s",  # the readinessProbes' timeoutSeconds
             "    retries 2",
             "    option redispatch",  # a connect failure (replica just died) is retried elsewhere
-            "    default-server inter 1s fall 1 rise 1",
+            # a ready replica is checked every 2 s (a dead one's requests are redispatched at once
+            # anyway), a replica not ready yet (starting, scaled up, restarted) every second
+            "    default-server inter 2s downinter 1s fall 1 rise 1",
             # HAProxy's own answers (no ready replica, timeouts) in the services' JSON error shape
             *[f"    errorfile {code} {self.errors_dir / f'{code}.http'}" for code in GATEWAY_ERRORS],
             "",

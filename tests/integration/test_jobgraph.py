@@ -9,7 +9,6 @@ import time
 import requests
 
 from sandbox.orchestrator import Sandbox
-from sandbox.snapshots import _stop_job
 
 
 def _analytics():
@@ -57,7 +56,7 @@ def test_a_kept_graph_that_does_not_submit_is_planned_again(sandbox_env):
     analytics = _analytics()
     [graph] = analytics.conf_dir.glob("jobgraph-*.bin")
     graph.write_bytes(b"not a job graph")
-    _stop_job(analytics, savepoint=True)  # tried again while the job submitted just before still starts
+    analytics.stop_job(savepoint=True)  # tried again while the job submitted just before still starts
     jid = analytics.submit()
     assert [line.split(" ", 2)[1] for line in _submissions(analytics)[-2:]] == ["submit", "flink"]
     assert _running(analytics)["jid"] == jid

@@ -1,7 +1,7 @@
 """Readiness: a replica's own ability to serve; its dependencies are reported, not obeyed.
 
-The gateway (HAProxy playing the Kubernetes Services) checks ``/ready`` about every second per
-replica and takes a replica out on the first failure. If ``/ready`` followed the downstreams, one
+The gateway (HAProxy playing the Kubernetes Services) checks ``/ready`` every 2 s per ready
+replica (every second while it is not ready) and takes a replica out on the first failure. If ``/ready`` followed the downstreams, one
 broker or database outage would take every replica of every service out of its balancer, and the
 routes that never touch the failed downstream would fail too (measured: ``GET /api/events``
 answered 503 while only Kafka was down). So ``/ready`` is 200 when the process itself can serve
