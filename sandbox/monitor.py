@@ -23,15 +23,15 @@ from sandbox.runtimes import quick
 INTERVAL = 2.0
 
 
-def _check(sandbox, name: str) -> dict | None:
-    record = sandbox.state.load(name)
+def _check(sandbox, comp) -> dict | None:
+    record = sandbox.state.load(comp.name)
     if not record:
         return None
     alive = [p for p in record.processes if process.is_running(p)]
     if len(alive) != len(record.processes):
         return {"ok": False, "detail": "process exited", "checked_at": time.time()}
     started = time.time()
-    health = quick(sandbox.component(name).probe())
+    health = quick(comp.probe())
     return {"ok": health.ok, "detail": health.detail, "checked_at": started}
 
 
@@ -84,12 +84,15 @@ def run() -> None:
         from sandbox.observability import hpa_metrics
 
         hpa_metrics.serve(sandbox)
+    # kept across rounds, with the clients they make (a new SDK client each round cost more
+    # CPU than the call it makes)
+    probed = {n: c for n in sandbox.names() if (c := sandbox.component(n)).cached_health}
     with ThreadPoolExecutor(max_workers=8) as pool:
         while True:
             names = [n for n in sandbox.names() if sandbox.state.load(n)]
             if not names:
                 return
-            cached = [n for n in names if sandbox.component(n).cached_health]
+            cached = [n for n in names if n in probed]
             sandbox.endpoints.refresh()  # a Terraform apply since the last round changes outputs
             for name in sandbox.restart_crashed_services():
                 print(f"{time.strftime('%H:%M:%S')} restarted crashed service {name}", flush=True)
@@ -98,7 +101,7 @@ def run() -> None:
                 autoscale(sandbox, autoscaler)
             if commits:
                 commits.check()
-            results = dict(zip(cached, pool.map(lambda n: _check(sandbox, n), cached), strict=True))
+            results = dict(zip(cached, pool.map(lambda n: _check(sandbox, probed[n]), cached), strict=True))
             health_cache.write(sandbox.state, {k: v for k, v in results.items() if v})
             time.sleep(INTERVAL)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ class Gcs(Component):
         # the emulator keeps its files under ./.cloudstorage of its working directory
         return [ProcessSpec("emulator", command, cwd=self.data_dir)]
 
+    @functools.cached_property
     def _client(self):
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
@@ -44,7 +46,7 @@ class Gcs(Component):
         return ClientProbe(self.health, not_yet=(*NOT_YET, GoogleAPIError))
 
     def health(self) -> Health:
-        buckets = [b.name for b in self._client().list_buckets(timeout=2)]
+        buckets = [b.name for b in self._client.list_buckets(timeout=2)]
         return Health(True, f"{len(buckets)} bucket(s)")
 
     def snapshot_paths(self) -> list[Path]:

@@ -53,7 +53,7 @@ def test_kafka_topics_created_and_round_trip(docker_components):
 
 def test_gcs_upload_and_download(docker_components):
     comp = need(docker_components, "gcs")
-    bucket = comp._client().bucket(comp.settings.gcs.default_bucket)
+    bucket = comp._client.bucket(comp.settings.gcs.default_bucket)
     blob = bucket.blob(f"probe/{uuid.uuid4().hex}.txt")
     blob.upload_from_string(b"hello")
     assert bucket.blob(blob.name).download_as_bytes() == b"hello"

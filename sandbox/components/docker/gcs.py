@@ -27,7 +27,7 @@ class Gcs(ContainerComponent, native.Gcs):
     def after_start(self) -> None:
         from google.api_core.exceptions import Conflict
 
-        client = self._client()
+        client = self._client
         if client.lookup_bucket(self.settings.gcs.default_bucket) is None:
             try:
                 client.create_bucket(self.settings.gcs.default_bucket)
