@@ -107,9 +107,9 @@ def bench_observability(env: dict, results: dict, idle_s: float = 60) -> None:
     it (issue 15), and RSS and idle CPU of the metrics, dashboards and logs components."""
     from sandbox.components import OBSERVABILITY
 
-    before, started = cpu_seconds(env), time.monotonic()
+    before, started = cpu_seconds(env, with_monitor=True), time.monotonic()
     time.sleep(idle_s)
-    after, elapsed = cpu_seconds(env), time.monotonic() - started
+    after, elapsed = cpu_seconds(env, with_monitor=True), time.monotonic() - started
     idle = {name: round(sum(after[name].get(pid, 0) - cpu for pid, cpu in before[name].items()) / elapsed * 100, 2)
             for name in before if name in after}
     results["idle_cpu_pct_total"] = round(sum(idle.values()), 2)
@@ -211,12 +211,18 @@ def status_rows(env: dict) -> list[dict]:
     return json.loads(sandbox("status", "--json", env=env, check=False).stdout)
 
 
-def cpu_seconds(env: dict) -> dict[str, dict[int, float]]:
+def cpu_seconds(env: dict, with_monitor: bool = False) -> dict[str, dict[int, float]]:
     """CPU seconds so far of each component's process trees, by root pid (a replica started
-    meanwhile counts from zero; one stopped meanwhile is missed, which only under-reports)."""
+    meanwhile counts from zero; one stopped meanwhile is missed, which only under-reports); with
+    the sandbox's monitor too (no component, but it runs as long as the sandbox does)."""
     from sandbox import process
+    from sandbox.health_cache import MONITOR
 
-    return {row["component"]: {pid: process.tree_cpu_seconds(pid) for pid in row["pids"]} for row in status_rows(env)}
+    found = {row["component"]: {pid: process.tree_cpu_seconds(pid) for pid in row["pids"]} for row in status_rows(env)}
+    if with_monitor:
+        owner = str(Path(env["SANDBOX_STATE_DIR"]).resolve())
+        found[MONITOR] = {p.pid: process.tree_cpu_seconds(p.pid) for p in process.owned_processes(owner, MONITOR)}
+    return found
 
 
 def wrk_bookings(url: str, event_id: int, connections: int, seconds: float, env: dict) -> dict:

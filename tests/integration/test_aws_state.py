@@ -23,22 +23,21 @@ def _state(emulator: Emulator) -> dict:
         return json.loads(answer.read())
 
 
-def _save(emulator: Emulator, body: bytes = b"") -> tuple[int, dict]:
-    request = urllib.request.Request(f"{emulator.url}/_sandbox/state/save", data=body, method="POST")
+def _post(emulator: Emulator, action: str, body: bytes = b"") -> tuple[int, dict]:
+    request = urllib.request.Request(f"{emulator.url}/_sandbox/state/{action}", data=body, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def _save(emulator: Emulator, body: bytes = b"") -> tuple[int, dict]:
+    return _post(emulator, "save", body)
 
 
 def _load(emulator: Emulator, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(f"{emulator.url}/_sandbox/state/load", data=body, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return _post(emulator, "load", body)
 
 
 def _make_resources(emulator: Emulator) -> str:
