@@ -172,7 +172,8 @@ class InPlace:
             deadline = time.monotonic() + 15
             while analytics.running_job() and time.monotonic() < deadline:  # its last checkpoint written
                 time.sleep(0.2)
-        sandbox.down(",".join(stopped))
+        if stopped:  # (an empty selection would be every component)
+            sandbox.down(",".join(stopped))
         self.timings["stop_s"] = time.monotonic() - started
         self._check(baseline)
         data_started = time.monotonic()
@@ -183,7 +184,7 @@ class InPlace:
             step(baseline)
             self.timings[f"{name}_s"] = time.monotonic() - began
         began = time.monotonic()
-        self._files([n for n in self.snapshots._kept if n not in IN_PLACE])
+        self._files([n for n in self.snapshots.kept if n not in IN_PLACE])
         self.timings["files_s"] = time.monotonic() - began
         self.timings["data_s"] = time.monotonic() - data_started
         began = time.monotonic()

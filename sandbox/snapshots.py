@@ -54,7 +54,7 @@ class Snapshots:
 
     # ---------------------------------------------------------------- what is kept
     @functools.cached_property
-    def _kept(self) -> dict[str, list[Path]]:
+    def kept(self) -> dict[str, list[Path]]:
         """Per stateful component, the paths a snapshot keeps (absolute)."""
         found = {name: self.sandbox.component(name).snapshot_paths() for name in self.sandbox.names()}
         return {name: paths for name, paths in found.items() if paths}
@@ -105,7 +105,7 @@ class Snapshots:
 
     def _copy_out(self, name: str, target: Path, partial: Path) -> Info:
         components = {}
-        for comp, paths in self._kept.items():
+        for comp, paths in self.kept.items():
             kept = []
             for path in paths:
                 if not path.exists():
@@ -148,9 +148,9 @@ class Snapshots:
     def copy_back(self, manifest: dict, components: list[str] | None = None) -> None:
         """Replace the components' files (all by default) with the snapshot's: what is there now
         goes, also what the snapshot lacks."""
-        chosen = [c for c in self._kept if components is None or c in components]
+        chosen = [c for c in self.kept if components is None or c in components]
         for comp in chosen:
-            for path in self._kept[comp]:
+            for path in self.kept[comp]:
                 _remove(path)
         files = self.path(manifest["name"]) / "files"
         for relative in (r for comp, kept in manifest["components"].items() if comp in chosen for r in kept):
@@ -256,7 +256,7 @@ class Snapshots:
         if self.sandbox.settings.runtime != "native":
             return None
         names = self.sandbox.names()
-        stores = [n for n in self._kept if n != "flink"]  # Flink's files are the job's, not the cluster's
+        stores = [n for n in self.kept if n != "flink"]  # Flink's files are the job's, not the cluster's
         wanted = {*stores, "analytics", *(n for n in names if self.sandbox.component(n).kind is Kind.SERVICE)}
         return [n for n in names if n in wanted]
 
@@ -276,12 +276,12 @@ class Snapshots:
             if restarted is None:
                 sandbox.down()
             else:
-                writers = [n for n in restarted if n not in self._kept]
+                writers = [n for n in restarted if n not in self.kept]
                 if writers:
                     sandbox.down(",".join(writers))
                 if quiet:
                     quiet()
-                sandbox.down(",".join(n for n in restarted if n in self._kept))
+                sandbox.down(",".join(n for n in restarted if n in self.kept))
             yield
         finally:
             sandbox.up()
