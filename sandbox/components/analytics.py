@@ -140,6 +140,9 @@ class Analytics(Component):
             if result.returncode == 0 and found:
                 return found.group(1)
             graph.unlink(missing_ok=True)  # planned again below
+            running = self.running_job() if self.flink_answers() else None
+            if running:  # it was submitted after all (the answer got lost): no second one
+                return running["jid"]
         # a JobManager still booting: retry the submission every 0.5 s for up to 90 s
         args = ["run", *(jobgraph.capture_args(graph, port) if helper else ["-m", f"127.0.0.1:{port}"]), "-d",
                 "-Drest.retry.delay=500", "-Drest.retry.max-attempts=180"]
