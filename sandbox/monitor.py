@@ -4,10 +4,11 @@ seconds and keeps the results in `<state>/state/health.json`.
 
 Warm `sandbox up` and `sandbox status` read these results instead of importing the SDKs, which is
 what keeps them well under a second; every other component they probe themselves, so the monitor
-does not (on an idle sandbox its ~20 probes every 2 s were 5 % of a core). It restarts crashed *services* (as a Deployment
-would) and runs the HPA emulation (sandbox/hpa.py), but never restarts infrastructure: a dead
-broker or database stays visible as dead until `sandbox up` heals it, so fault tests can observe
-it. It exits when nothing is running.
+does not (on an idle sandbox its ~20 probes every 2 s were 5 % of a core).
+
+It restarts crashed *services* (as a Deployment would) and runs the HPA emulation (sandbox/hpa.py),
+but never restarts infrastructure: a dead broker or database stays visible as dead until
+`sandbox up` heals it, so fault tests can observe it. It exits when nothing is running.
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ takes back while running (`live/` beside the snapshot's files):
 The services and the analytics job are stopped around it (their connections, caches and in-memory
 batches belong to the old state) and started again; the job resumes from first-up's savepoint.
 
-Anything that does not fit (no `live/`, a table or topic added or gone, a refused emulator state)
-raises `NotInPlace` before the data is touched, and `Snapshots.reset` does the full load instead.
+Anything that does not fit (no `live/`, a table or topic added or gone) raises `NotInPlace` before
+the data is touched; the emulator, asked first, refuses a state it cannot load before it clears
+anything; on either, or any later failure, `Snapshots.reset` does the full load instead.
 """
 
 from __future__ import annotations
@@ -55,16 +56,6 @@ def capture(sandbox, target: Path) -> None:
         "records": records}, indent=2))
 
 
-def _pg_connect(postgres, superuser: bool = False):
-    import psycopg
-
-    from sandbox.components.postgres import SUPERUSER
-
-    pg = postgres.settings.postgres
-    return psycopg.connect(host="127.0.0.1", port=postgres.port, user=SUPERUSER if superuser else pg.user,
-                           password=pg.password, dbname=pg.database, connect_timeout=5)
-
-
 def _pg_tables(conn) -> list[str]:
     rows = conn.execute("""
         SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c
@@ -83,7 +74,7 @@ def _pg_sequences(conn) -> list[str]:
 
 def _pg_capture(postgres, folder: Path) -> tuple[list[str], dict[str, list]]:
     folder.mkdir()
-    with _pg_connect(postgres) as conn:
+    with postgres.connect(timeout=5) as conn:
         tables = _pg_tables(conn)
         for index, table in enumerate(tables):
             with open(folder / f"{index}.copy", "wb") as out, \
@@ -100,7 +91,9 @@ def _pg_capture(postgres, folder: Path) -> tuple[list[str], dict[str, list]]:
 def _kafka_admin(kafka):
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": kafka.bootstrap, "log_level": 0})
+    from sandbox.components.kafka import _client_config
+
+    return AdminClient(_client_config(kafka.bootstrap))
 
 
 def _kafka_capture(kafka) -> tuple[dict[str, int], list[str], dict[str, int]]:
@@ -110,7 +103,9 @@ def _kafka_capture(kafka) -> tuple[dict[str, int], list[str], dict[str, int]]:
     found = admin.list_topics(timeout=10).topics
     topics = {name: len(meta.partitions) for name, meta in found.items() if not name.startswith("__")}
     groups = sorted(g.group_id for g in admin.list_consumer_groups().result(timeout=10).valid)
-    consumer = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "sandbox-reset", "log_level": 0})
+    from sandbox.components.kafka import _client_config
+
+    consumer = Consumer({**_client_config(kafka.bootstrap), "group.id": "sandbox-reset"})
     try:
         records = {}
         for name, partitions in topics.items():
@@ -197,7 +192,7 @@ class InPlace:
 
     def _check(self, baseline: dict) -> None:
         """Everything that could refuse, before anything changes."""
-        with _pg_connect(self.sandbox.component("postgres")) as conn:
+        with self.sandbox.component("postgres").connect(timeout=5) as conn:
             tables = _pg_tables(conn)
         if tables != baseline["tables"]:
             raise NotInPlace(f"the database's tables changed since (now {len(tables)}, then {len(baseline['tables'])})")
@@ -233,7 +228,7 @@ class InPlace:
 
     def _postgres(self, baseline: dict) -> None:
         folder = self.live / "postgres"
-        with _pg_connect(self.sandbox.component("postgres"), superuser=True) as conn:
+        with self.sandbox.component("postgres").connect(superuser=True, timeout=5) as conn:
             conn.execute("SET lock_timeout = '5s'")
             conn.execute("SET session_replication_role = replica")  # no foreign-key checks while copying
             conn.execute(f"TRUNCATE {', '.join(baseline['tables'])}")

@@ -105,15 +105,20 @@ class Postgres(Component):
         # refused, "the database system is starting up"
         return ClientProbe(self.health, not_yet=(*NOT_YET, psycopg.OperationalError))
 
-    def health(self) -> Health:
+    def connect(self, superuser: bool = False, database: str | None = None, timeout: int = 2):
+        """A psycopg connection over loopback: as the application role, or as the superuser."""
         import psycopg
 
         pg = self.settings.postgres
-        with psycopg.connect(host="127.0.0.1", port=self.port, user=pg.user if self._app_role_ready else SUPERUSER,
-                             password=pg.password, dbname=pg.database if self._app_role_ready else "postgres",
-                             connect_timeout=2) as conn:
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER if superuser else pg.user,
+                               password=pg.password, dbname=database or pg.database, connect_timeout=timeout)
+
+    def health(self) -> Health:
+        pg = self.settings.postgres
+        ready = self._app_role_ready
+        with self.connect(superuser=not ready, database=None if ready else "postgres") as conn:
             conn.execute("SELECT 1").fetchone()
-        return Health(True, "SELECT 1 ok" + (f" as {pg.user}@{pg.database}" if self._app_role_ready else ""))
+        return Health(True, "SELECT 1 ok" + (f" as {pg.user}@{pg.database}" if ready else ""))
 
     @property
     def _app_role_ready(self) -> bool:
